@@ -1,0 +1,40 @@
+# The course's two set-up commands (see README.md):
+#   make book   build the HTML book (and print where it is); `make serve` also serves it on localhost:8000
+#   make test   run the whole test suite (this is what .ci/run runs)
+# Both create the virtual environment .venv on first use; nothing else needs installing by hand.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+JOBS    ?= 2
+export PYTHONPATH := $(CURDIR)
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book serve test release grade clean help
+
+help:
+	@sed -n '1,5p' Makefile
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(PY) -m autograder.book build
+
+serve: book
+	$(PY) -m autograder.book serve
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+release: $(STAMP)
+	$(PY) -m autograder release
+
+clean:
+	rm -rf _build

@@ -1,0 +1,1 @@
+"""Reference implementations, one module per assignment (``qkv`` is assignment 03)."""

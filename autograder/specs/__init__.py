@@ -1,0 +1,24 @@
+"""Hidden test cases of every assignment: one module per assignment, registered below."""
+from __future__ import annotations
+
+import importlib
+
+from autograder.checking import FunctionSpec
+
+#: assignment id (the folder name under solutions/) -> module of autograder.specs
+MODULES = {
+    "03-qkv": "autograder.specs.qkv",
+}
+
+
+def get_spec(assignment: str, name: str) -> FunctionSpec:
+    """The ``FunctionSpec`` of function ``name`` in ``assignment``."""
+    if assignment not in MODULES:
+        raise KeyError(f"unknown assignment {assignment!r}; known: {sorted(MODULES)}")
+    module = importlib.import_module(MODULES[assignment])
+    return module.FUNCTIONS[name]
+
+
+def all_specs(assignment: str) -> dict[str, FunctionSpec]:
+    """Every graded function of ``assignment``."""
+    return dict(importlib.import_module(MODULES[assignment]).FUNCTIONS)

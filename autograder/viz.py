@@ -1,0 +1,66 @@
+"""Plotting helpers shared by every chapter: one heatmap function for all attention maps."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def show_heatmaps(
+    matrices,
+    xlabels: Sequence[str] | None = None,
+    ylabels: Sequence[str] | None = None,
+    titles: Sequence[str] | None = None,
+    xlabel: str = "keys",
+    ylabel: str = "queries",
+    cmap: str = "Reds",
+    annotate: bool | None = None,
+    figsize_per_map: float = 2.6,
+    vmin: float | None = 0.0,
+    vmax: float | None = None,
+):
+    """Draw one or several attention-weight matrices side by side and return the figure.
+
+    ``matrices`` is a 2-d array (one map) or a sequence / 3-d array of maps (n_q, n_k).
+    Tick labels name the keys (columns) and queries (rows); small maps are annotated with their weights.
+    """
+    import matplotlib.pyplot as plt
+
+    maps = [np.asarray(matrices)] if np.ndim(matrices) == 2 else [np.asarray(m) for m in matrices]
+    n = len(maps)
+    n_q, n_k = maps[0].shape
+    width = figsize_per_map * max(1.0, n_k / 6)
+    height = figsize_per_map * max(0.8, n_q / 6)
+    fig, axes = plt.subplots(1, n, figsize=(width * n + 0.8, height), squeeze=False, layout="constrained")
+    if annotate is None:
+        annotate = n_q * n_k <= 64
+    top = vmax if vmax is not None else max(float(np.nanmax(m)) for m in maps)
+    image = None
+    for i, (ax, m) in enumerate(zip(axes[0], maps)):
+        image = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=top, aspect="auto")
+        if xlabels is not None:
+            ax.set_xticks(range(m.shape[1]), list(xlabels), rotation=45 if max(map(len, xlabels)) > 3 else 0)
+        if ylabels is not None:
+            ax.set_yticks(range(m.shape[0]), list(ylabels))
+        ax.set_xlabel(xlabel)
+        if i == 0:
+            ax.set_ylabel(ylabel)
+        if titles is not None:
+            ax.set_title(titles[i])
+        if annotate:
+            for (r, c), w in np.ndenumerate(m):
+                ax.text(c, r, f"{w:.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if w > 0.6 * top else "black")
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="weight")
+    return fig
+
+
+def use_cjk_font() -> str | None:
+    """Pick an installed font that can draw Chinese labels, if any; return its name (else None)."""
+    from matplotlib import font_manager, rcParams
+
+    for name in ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "AR PL UMing CN"):
+        if any(f.name == name for f in font_manager.fontManager.ttflist):
+            rcParams["font.sans-serif"] = [name] + list(rcParams["font.sans-serif"])
+            return name
+    return None
