@@ -5,6 +5,8 @@ Notation: Q (..., n_q, d), K (..., n_k, d), V (..., n_k, d_v); scores and weight
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -52,7 +54,7 @@ def scaled_dot_product_scores(Q, K) -> np.ndarray:
     """Q K^T / sqrt(d_k): keeps the variance of the scores at 1 whatever d_k is (eq. 3.5)."""
     Q = _float(Q)
     d_k = Q.shape[-1]
-    return dot_product_scores(Q, K) / np.sqrt(d_k)
+    return dot_product_scores(Q, K) / math.sqrt(d_k)  # a Python float keeps float32 inputs float32
 
 
 def cosine_scores(Q, K) -> np.ndarray:

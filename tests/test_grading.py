@@ -1,0 +1,29 @@
+"""The instructor's grading command gives every sample submission its exact expected score."""
+from __future__ import annotations
+
+import pytest
+
+from autograder.grade import grade
+from tests.conftest import ASSIGNMENTS
+from tests.samples import modules, write_all
+
+SAMPLED = sorted(modules())
+
+
+def test_every_assignment_has_samples():
+    assert SAMPLED == ASSIGNMENTS, "each assignment needs tests/samples/a<NN>_<slug>.py"
+
+
+@pytest.mark.parametrize("assignment", SAMPLED)
+def test_sample_submissions_get_their_exact_scores(assignment, tmp_path):
+    expected = write_all(assignment, tmp_path / "submissions")
+    rows = grade(assignment, tmp_path / "submissions", tmp_path / "out")
+    got = {r["student_id"]: float(r["score"]) for r in rows}
+    assert got == {k: float(v) for k, v in expected.items()}
+    max_scores = {float(r["max_score"]) for r in rows}
+    assert max_scores == {float(modules()[assignment].MAX_SCORE)}
+    # Feedback exists for everyone and reveals neither hidden tests nor the reference.
+    for student in expected:
+        (html,) = (tmp_path / "out" / "feedback" / student / assignment).glob("*.html")
+        text = html.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "autograder" not in text
