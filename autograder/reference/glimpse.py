@@ -95,15 +95,14 @@ def gaussian_blur(image, sigma) -> np.ndarray:
 
 
 def centre_surround_saliency(image, center_sigma, surround_sigma) -> np.ndarray:
-    """Bottom-up saliency |blur_c(I) - blur_s(I)| summed over channels, divided by its maximum (eq. 1.5).
+    """Bottom-up saliency |blur_c(I) - blur_s(I)|, summed over channels (eq. 1.5). Returns (H, W).
 
-    Returns an (H, W) map in [0, 1]; a map that is zero everywhere (a uniform image) stays zero.
+    A point is salient when it differs from its neighbourhood: the fine blur (centre) keeps a small item,
+    the wide blur (surround) averages it with its background. A uniform image has saliency 0 everywhere.
     """
     image = _float(image)
     diff = np.abs(gaussian_blur(image, center_sigma) - gaussian_blur(image, surround_sigma))
-    sal = diff if image.ndim == 2 else diff.sum(axis=-1)  # (H, W)
-    top = sal.max()
-    return sal / top if top > 0 else np.zeros_like(sal)
+    return diff if image.ndim == 2 else diff.sum(axis=-1)  # (H, W)
 
 
 def gaussian_attention_mask(shape, center, sigma) -> np.ndarray:
