@@ -26,7 +26,7 @@ def _float(x) -> np.ndarray:
 
 
 def extract_glimpse(image, center, size) -> np.ndarray:
-    """The ``size`` x ``size`` window of ``image`` around ``center``, zero where it leaves the image (eq. 1.1).
+    """The ``size`` x ``size`` window of ``image`` around ``center``, zero where it leaves the image (chapter 1, eq-glimpse-window).
 
     The window covers rows ``r - size // 2`` to ``r - size // 2 + size - 1`` (and likewise columns), so for
     an odd size ``center`` is the middle pixel, and for an even size it is the pixel just below and right of
@@ -56,7 +56,7 @@ def block_average(x, factor: int) -> np.ndarray:
 
 
 def multiscale_glimpse(image, center, size, n_scales) -> np.ndarray:
-    """The retina: ``n_scales`` windows around ``center``, scale k being 2**k * size wide, each block-averaged to size (eq. 1.2).
+    """The retina: ``n_scales`` windows around ``center``, scale k being 2**k * size wide, each block-averaged to size (chapter 1, eq-retina).
 
     Returns (n_scales, size, size) or (n_scales, size, size, C). Scale 0 is ``extract_glimpse(image, center, size)``.
     """
@@ -69,7 +69,7 @@ def multiscale_glimpse(image, center, size, n_scales) -> np.ndarray:
 
 
 def gaussian_kernel1d(sigma) -> np.ndarray:
-    """Normalised 1-d Gaussian taps exp(-k^2 / 2 sigma^2), k = -R..R with R = ceil(3 sigma) (eq. 1.4)."""
+    """Normalised 1-d Gaussian taps exp(-k^2 / 2 sigma^2), k = -R..R with R = ceil(3 sigma) (chapter 1, eq-blur)."""
     sigma = float(sigma)
     radius = int(math.ceil(3 * sigma))
     k = np.arange(-radius, radius + 1, dtype=np.float64)
@@ -78,7 +78,7 @@ def gaussian_kernel1d(sigma) -> np.ndarray:
 
 
 def gaussian_blur(image, sigma) -> np.ndarray:
-    """Separable Gaussian blur of each channel (eq. 1.4), with edge pixels repeated beyond the border.
+    """Separable Gaussian blur of each channel (chapter 1, eq-blur), with edge pixels repeated beyond the border.
 
     Blurs the rows, then the columns, with ``gaussian_kernel1d(sigma)``; the output has the image's shape.
     """
@@ -95,7 +95,7 @@ def gaussian_blur(image, sigma) -> np.ndarray:
 
 
 def centre_surround_saliency(image, center_sigma, surround_sigma) -> np.ndarray:
-    """Bottom-up saliency |blur_c(I) - blur_s(I)|, summed over channels (eq. 1.5). Returns (H, W).
+    """Bottom-up saliency |blur_c(I) - blur_s(I)|, summed over channels (chapter 1, eq-saliency). Returns (H, W).
 
     A point is salient when it differs from its neighbourhood: the fine blur (centre) keeps a small item,
     the wide blur (surround) averages it with its background. A uniform image has saliency 0 everywhere.
@@ -106,7 +106,7 @@ def centre_surround_saliency(image, center_sigma, surround_sigma) -> np.ndarray:
 
 
 def gaussian_attention_mask(shape, center, sigma) -> np.ndarray:
-    """Soft attention weights over an (H, W) grid: proportional to exp(-|x - center|^2 / 2 sigma^2), summing to 1 (eq. 1.6).
+    """Soft attention weights over an (H, W) grid: proportional to exp(-|x - center|^2 / 2 sigma^2), summing to 1 (chapter 1, eq-gaussian-mask).
 
     ``center`` may be fractional and may lie outside the grid. Computed as a softmax of the scores
     -|x - center|^2 / (2 sigma^2), which never divides 0 by 0 even when every exponential underflows.
@@ -120,7 +120,7 @@ def gaussian_attention_mask(shape, center, sigma) -> np.ndarray:
 
 
 def soft_read(features, weights) -> np.ndarray:
-    """Soft attention read-out sum_i w_i f_i over every region i (eq. 1.7).
+    """Soft attention read-out sum_i w_i f_i over every region i (chapter 1, eq-soft-read).
 
     ``weights`` has any shape S (e.g. (H, W)); ``features`` has shape S + (D,). Returns (D,).
     """
@@ -130,7 +130,7 @@ def soft_read(features, weights) -> np.ndarray:
 
 
 def hard_read(features, weights) -> np.ndarray:
-    """Hard attention read-out f_i* with i* = argmax_i w_i, the first maximum in row-major order (eq. 1.8).
+    """Hard attention read-out f_i* with i* = argmax_i w_i, the first maximum in row-major order (chapter 1, eq-hard-read).
 
     Same shapes as ``soft_read``; returns a copy of the chosen region's (D,) feature vector.
     """
