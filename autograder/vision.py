@@ -13,7 +13,7 @@ import numpy as np
 BACKGROUND = (0.08, 0.08, 0.10)
 CLUTTER = (0.15, 0.45, 0.15)  # dim green
 SINGLETON = (1.00, 0.25, 0.10)  # bright red: differs from everything around it
-TARGET = (0.15, 0.45, 0.45)  # teal: close to the clutter's colour
+TARGET = (0.10, 0.40, 0.28)  # blue-green: close to the clutter's colour
 
 
 @dataclass
@@ -34,7 +34,7 @@ def disc(shape, center, radius) -> np.ndarray:
 
 
 def make_scene(seed: int = 0, size: int = 64, n_clutter: int = 14, radius: int = 3, noise: float = 0.02) -> Scene:
-    """A cluttered scene: ``n_clutter`` green discs, one red singleton and one teal target, plus pixel noise."""
+    """A cluttered scene: ``n_clutter`` green discs, one red singleton and one blue-green target, plus pixel noise."""
     rng = np.random.default_rng(seed)
     margin = radius + 2
     centres: list[tuple[int, int]] = []
