@@ -98,7 +98,7 @@ def show_images(
             ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False, edgecolor=colour, linewidth=1.5))
         labelled = False
         for row, col, marker, colour, label in (points[i] if points is not None and points[i] else []):
-            ax.plot(col, row, marker, color=colour, markersize=8, markeredgewidth=2, label=label)
+            ax.plot(col, row, marker, color=colour, markerfacecolor="none", markersize=10, markeredgewidth=2, label=label)
             labelled = labelled or bool(label)
         if labelled:
             ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
