@@ -290,3 +290,20 @@ def test_hidden_cases_catch_plausible_mistakes(name, wrong):
     for seed in (1, 2, 3):
         with pytest.raises(AssertionError):
             check("01-glimpse", name, wrong, seed=seed)
+
+
+def test_scenes_are_reproducible_and_items_do_not_overlap():
+    a, b = make_scene(3), make_scene(3)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert not np.array_equal(a.image, make_scene(4).image)
+    centres = [a.target, a.singleton] + a.clutter
+    assert len(set(centres)) == len(centres)
+    for i, p in enumerate(centres):
+        for q in centres[i + 1:]:
+            assert np.hypot(p[0] - q[0], p[1] - q[1]) >= 2 * a.radius + 1, "discs must not touch"
+    assert a.image.min() >= 0.0 and a.image.max() <= 1.0
+    # The top-down map (blurred over each disc) is clearly larger on the target than on any distractor.
+    for seed in range(8):
+        s = make_scene(seed)
+        match = G.gaussian_blur(colour_match_map(s.image, TARGET), 1.0)
+        assert match[s.target] > 1.5 * max(match[p] for p in s.clutter)
