@@ -19,6 +19,9 @@ from torch.nn import functional as F
 
 N_KEYS = 16
 N_VALUES = 8
+N_PAIRS = 10  # source length of the benchmark
+STEPS, BATCH = 150, 128  # training budget, the same for every variant
+N_TEST = 2000  # fresh problems for evaluation
 
 VARIANTS = (
     "dot", "scaled dot", "general", "additive", "cosine",
@@ -104,7 +107,7 @@ class LookupModel(nn.Module):
         return self.out(torch.einsum("bn,bnd->bd", w, values_read)), w
 
 
-def train_variant(variant: str, n_pairs: int = 10, steps: int = 150, batch: int = 128, lr: float = 1e-2, seed: int = 0):
+def train_variant(variant: str, n_pairs: int = N_PAIRS, steps: int = STEPS, batch: int = BATCH, lr: float = 1e-2, seed: int = 0):
     """Train one variant from a fixed seed (same data for every variant); return (model, losses, seconds)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -124,7 +127,7 @@ def train_variant(variant: str, n_pairs: int = 10, steps: int = 150, batch: int 
 
 
 @torch.no_grad()
-def evaluate(model: LookupModel, n: int = 2000, seed: int = 1234, hard: bool = False):
+def evaluate(model: LookupModel, n: int = N_TEST, seed: int = 1234, hard: bool = False):
     """Accuracy, mean attention entropy (nats) and weight on the right position, on fresh problems."""
     keys, values, query, answer, pos = make_batch(n, model.n_pairs, torch.Generator().manual_seed(seed))
     logits, w = model(keys, values, query, hard=hard)

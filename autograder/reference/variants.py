@@ -15,7 +15,7 @@ from autograder.reference.qkv import _float, masked_softmax, softmax
 
 # ---------------------------------------------------------------- scores that ignore the keys' content
 def location_scores(S, W) -> np.ndarray:
-    """Location-based scores W_a s_t (Luong et al. 2015, eq. 8 before the softmax): S @ W.
+    """Location-based scores W_a s_t (Luong et al. 2015; chapter 5, eq-var-location, before the softmax): S @ W.
 
     S (..., n_q, d) decoder states, W (d, n_max): one score per source *position*, computed from the
     query alone; returns (..., n_q, n_max).
@@ -25,7 +25,7 @@ def location_scores(S, W) -> np.ndarray:
 
 # ---------------------------------------------------------------- local attention
 def local_window(p, n: int, D) -> np.ndarray:
-    """Boolean window of local attention: position s in [0, n) is inside iff |s - p| <= D (eq. 5.6).
+    """Boolean window of local attention: position s in [0, n) is inside iff |s - p| <= D (chapter 5, eq-var-window).
 
     ``p`` (...,) real centres; returns (..., n). The window is clipped at both ends of the sequence;
     with D >= n - 1 it covers every position.
@@ -36,7 +36,7 @@ def local_window(p, n: int, D) -> np.ndarray:
 
 
 def predicted_position(h_t, W_p, v_p, n: int) -> np.ndarray:
-    """Local-p centre p_t = (n - 1) sigmoid(v_p^T tanh(W_p^T h_t)) in [0, n - 1] (eq. 5.7).
+    """Local-p centre p_t = (n - 1) sigmoid(v_p^T tanh(W_p^T h_t)) in [0, n - 1] (chapter 5, eq-var-pt).
 
     Luong et al. write S sigmoid(...) with positions 1..S; counting from 0 the range is [0, n - 1].
     h_t (..., d), W_p (d, d_p), v_p (d_p,); returns (...,).
@@ -57,7 +57,7 @@ def local_m_attention(t, h_t, H, D) -> np.ndarray:
 
 
 def local_p_attention(h_t, H, W_p, v_p, D) -> np.ndarray:
-    """Local-p attention weights (Luong et al. 2015, eqs. 9-10; eq. 5.8 here).
+    """Local-p attention weights (Luong et al. 2015, eqs. 9-10; chapter 5, eq-var-localp).
 
     a_t(s) = softmax_{s in window}(h_t . h_s) * exp(-(s - p_t)^2 / (2 sigma^2)), sigma = D / 2,
     window = {s : |s - p_t| <= D} clipped to [0, n), p_t from ``predicted_position``.
@@ -104,14 +104,14 @@ def hard_attention(weights, values, sample: bool = False, rng=None):
 
 
 def exact_policy_gradient(logits, rewards) -> np.ndarray:
-    """Gradient of J(theta) = sum_k softmax(theta)_k r_k: pi * (r - J) (eq. 5.10)."""
+    """Gradient of J(theta) = sum_k softmax(theta)_k r_k: pi * (r - J) (chapter 5, eq-var-exact-grad)."""
     pi = softmax(logits)
     r = _float(rewards)
     return pi * (r - np.sum(pi * r, axis=-1, keepdims=True))
 
 
 def reinforce_gradient(logits, rewards, n_samples: int, rng, baseline: float = 0.0) -> np.ndarray:
-    """REINFORCE estimate of the same gradient (Williams 1992; eq. 5.11).
+    """REINFORCE estimate of the same gradient (Williams 1992; chapter 5, eq-var-reinforce).
 
     Draws a_1..a_N ~ softmax(logits) and averages (r_a - b) * d log pi_a / d theta, where
     d log pi_a / d theta = onehot(a) - pi. Unbiased for any baseline b that does not depend on a.
@@ -126,7 +126,7 @@ def reinforce_gradient(logits, rewards, n_samples: int, rng, baseline: float = 0
 
 # ---------------------------------------------------------------- monotonic (forced-forward) attention
 def monotonic_mask(prev, n_k: int, max_step=None) -> np.ndarray:
-    """Forced-forward mask: position j is allowed iff prev <= j (<= prev + max_step, if given).
+    """Forced-forward mask (chapter 5, eq-var-monotonic): j is allowed iff prev <= j (<= prev + max_step, if given).
 
     ``prev`` (...,) integer positions attended at the previous output step; returns (..., n_k) boolean.
     """
@@ -165,7 +165,7 @@ def key_value_split(H, d_k: int):
 
 # ---------------------------------------------------------------- how sharp are the weights?
 def attention_entropy(weights) -> np.ndarray:
-    """Entropy -sum_j w_j ln w_j of each row of weights, in nats, with 0 ln 0 = 0 (eq. 5.12).
+    """Entropy -sum_j w_j ln w_j of each row of weights, in nats, with 0 ln 0 = 0.
 
     weights (..., n_k) -> (...,). A one-hot row has entropy 0, a uniform row ln n_k;
     an all-zero (entirely masked) row gets 0.
