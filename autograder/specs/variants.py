@@ -94,7 +94,7 @@ def hard_attention_cases(rng):
         yield Case(f"sampled, random {i}", (_weights(rng, lead + (n_q, n_k), DTYPES[i % 2]), _randn(rng, lead + (n_k, 2))),
                    {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
     yield Case("sampled, with a row entirely masked", (masked, V), {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
-    yield Case("sampled, weights that do not sum to 1", (0.3 * _weights(rng, (6, 5)), V),
+    yield Case("sampled, weights that do not sum to 1", (0.3 * _weights(rng, (20, 5)), V),
                {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
     yield Case("sampled from one-hot rows", (np.eye(5)[[4, 0, 2]], V), {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
     yield Case("sample=False ignores rng", (ties, V), {"sample": False, "rng": np.random.default_rng(0)})
