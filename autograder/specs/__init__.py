@@ -9,6 +9,7 @@ from autograder.checking import FunctionSpec
 MODULES = {
     "01-glimpse": "autograder.specs.glimpse",
     "03-qkv": "autograder.specs.qkv",
+    "05-variants": "autograder.specs.variants",
 }
 
 
