@@ -8,6 +8,8 @@ from autograder.checking import FunctionSpec
 #: assignment id (the folder name under solutions/) -> module of autograder.specs
 MODULES = {
     "03-qkv": "autograder.specs.qkv",
+    "06-self-attention": "autograder.specs.self_attention",
+    "07-multihead": "autograder.specs.multihead",
 }
 
 
