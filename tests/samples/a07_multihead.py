@@ -2,7 +2,8 @@
 
 Points (from the test cells of solutions/07-multihead/multihead.ipynb): split_heads 2, merge_heads 2,
 multi_head_attention 4; total 8. The instructor's multi_head_attention slices columns itself (it calls
-neither split_heads nor merge_heads), so a wrong merge_heads costs only merge_heads' points.
+neither split_heads nor merge_heads) and the visible test of merge_heads writes its split out, so a wrong
+split_heads or merge_heads costs only its own points.
 """
 from tests.samples import Sample
 
@@ -58,6 +59,15 @@ def merge_heads(X):
 ''',
 }
 
+# split_heads reshapes straight to (..., h, n, d_head), mixing tokens and heads: only its 2 points are lost.
+WRONG_SPLIT = {
+    "split-answer": '''
+def split_heads(X, h):
+    X = np.asarray(X)
+    return X.reshape(X.shape[:-2] + (h, X.shape[-2], X.shape[-1] // h))
+''',
+}
+
 # multi_head_attention ignores the biases: only its 4 points are lost.
 WRONG_MHA = {
     "mha-answer": DIFFERENT["mha-answer"].replace('params.get("b_q", 0.0)', "0.0").replace(
@@ -67,6 +77,7 @@ WRONG_MHA = {
 SAMPLES = {
     "correct": Sample(score=8),
     "blank": Sample(score=0, solution=False),
+    "wrong-split_heads": Sample(score=8 - 2, override=WRONG_SPLIT),
     "wrong-merge_heads": Sample(score=8 - 2, override=WRONG_MERGE),
     "wrong-multi_head_attention": Sample(score=8 - 4, override=WRONG_MHA),
     "different": Sample(score=8, override=DIFFERENT),
