@@ -10,6 +10,8 @@ MODULES = {
     "01-glimpse": "autograder.specs.glimpse",
     "03-qkv": "autograder.specs.qkv",
     "05-variants": "autograder.specs.variants",
+    "06-self-attention": "autograder.specs.self_attention",
+    "07-multihead": "autograder.specs.multihead",
 }
 
 
