@@ -282,3 +282,111 @@ def timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - t0
+
+
+# ----------------------------------------------------------------------------- the runs of the book
+#: The settings of the runs in chapters 2 and 4 (the same for every model, so the comparison is fair).
+TASK = ReverseTask(n_symbols=20, min_len=1, max_len=40)
+RUN = dict(hidden=64, emb=32, steps=400, batch=64, lr=5e-3, seed=0)
+
+
+def trained_model(name: str, task: ReverseTask = TASK, progress: bool = True, **overrides):
+    """Build model ``name`` ('seq2seq', 'luong' or 'bahdanau') from seed ``RUN['seed']`` and train it.
+
+    Returns ``(model, losses, seconds)``. Same name and settings -> the same model (training is seeded),
+    so chapter 4 re-trains chapter 2's baseline instead of loading stored weights.
+    """
+    cfg = {**RUN, **overrides}
+    torch.manual_seed(cfg["seed"])
+    model = MODELS[name](task.vocab_size, emb=cfg["emb"], hidden=cfg["hidden"])
+    t0 = time.perf_counter()
+    losses = train(model, task, cfg["steps"], batch=cfg["batch"], lr=cfg["lr"], seed=cfg["seed"],
+                   progress=progress, desc=f"training {name}")
+    return model, losses, time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------- attention over an image (Xu et al.)
+SHAPES = {
+    "plus": ["...##...", "...##...", "...##...", "########", "########", "...##...", "...##...", "...##..."],
+    "ring": ["..####..", ".#....#.", "#......#", "#......#", "#......#", "#......#", ".#....#.", "..####.."],
+    "bar": ["........", "........", "........", "########", "########", "........", "........", "........"],
+    "slash": [".......#", "......#.", ".....#..", "....#...", "...#....", "..#.....", ".#......", "#......."],
+}
+CAPTION_WORDS = list(SHAPES)  # word ids FIRST_SYMBOL + index
+
+
+@dataclass
+class ShapesTask:
+    """Tiny "images": a ``grid`` x ``grid`` board of 8x8 cells, 2-3 of them holding a shape; the caption
+    names the shapes in reading order (left to right, top to bottom), then EOS."""
+
+    grid: int = 3
+    cell: int = 8
+    min_objects: int = 2
+    max_objects: int = 3
+
+    @property
+    def vocab_size(self) -> int:
+        return FIRST_SYMBOL + len(SHAPES)
+
+    def batch(self, rng: np.random.Generator, size: int):
+        """Returns ``(images (B, 1, G*8, G*8), captions (B, max_objects + 1), cells (B, max_objects))``;
+        ``cells`` holds the cell index of each named shape (-1 for padding): the ideal alignment."""
+        G, c = self.grid, self.cell
+        masks = [np.array([[ch == "#" for ch in row] for row in SHAPES[w]], dtype=np.float32) for w in CAPTION_WORDS]
+        images = np.zeros((size, 1, G * c, G * c), dtype=np.float32)
+        captions = np.full((size, self.max_objects + 1), PAD, dtype=np.int64)
+        cells = np.full((size, self.max_objects), -1, dtype=np.int64)
+        for b in range(size):
+            k = int(rng.integers(self.min_objects, self.max_objects + 1))
+            where = np.sort(rng.choice(G * G, size=k, replace=False))  # reading order
+            for i, cell_id in enumerate(where):
+                w = int(rng.integers(len(CAPTION_WORDS)))
+                r, q = divmod(int(cell_id), G)
+                images[b, 0, r * c:(r + 1) * c, q * c:(q + 1) * c] = masks[w]
+                captions[b, i] = FIRST_SYMBOL + w
+                cells[b, i] = cell_id
+            captions[b, k] = EOS
+        images += 0.1 * rng.standard_normal(images.shape).astype(np.float32)  # a little sensor noise
+        return torch.from_numpy(images), torch.from_numpy(captions), torch.from_numpy(cells)
+
+
+class Captioner(LuongSeq2Seq):
+    """Show, attend and tell in miniature: a one-layer CNN turns the image into a grid of region vectors
+    (the "annotation vectors" of Xu et al. 2015), and the Luong decoder attends over the regions."""
+
+    def __init__(self, vocab: int, grid: int = 3, cell: int = 8, emb: int = 16, hidden: int = 32):
+        super().__init__(vocab, emb=emb, hidden=hidden)
+        del self.encoder
+        self.cnn = nn.Conv2d(1, 2 * hidden, kernel_size=cell, stride=cell)  # one feature vector per cell
+        self.where = nn.Parameter(0.1 * torch.randn(grid * grid, 2 * hidden))  # which region is which
+        self.init = nn.Linear(2 * hidden, hidden)
+
+    def encode(self, images, _lengths=None):
+        feats = torch.relu(self.cnn(images))  # (B, 2h, G, G)
+        H = feats.flatten(2).transpose(1, 2) + self.where  # (B, G*G, 2h): regions play the source words
+        s0 = torch.tanh(self.init(H.mean(dim=1)))  # (B, h)
+        mask = torch.ones(H.shape[0], 1, H.shape[1], dtype=torch.bool)
+        return {"H": H, "mask": mask, "s": s0.unsqueeze(0)}
+
+
+def train_captioner(task: ShapesTask = ShapesTask(), steps: int = 300, batch: int = 64, lr: float = 1e-2,
+                    seed: int = 0, progress: bool = True):
+    """Train ``Captioner`` with teacher forcing (seeded); returns ``(model, losses)``."""
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = Captioner(task.vocab_size, grid=task.grid, cell=task.cell)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in tqdm(range(steps), desc="training the captioner", disable=not progress, mininterval=1.0):
+        images, captions, _ = task.batch(rng, batch)
+        logits, _ = model.decode(model.encode(images), teacher_forcing(captions))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), captions.reshape(-1), ignore_index=PAD)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    return model, np.array(losses)

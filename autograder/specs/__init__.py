@@ -7,7 +7,9 @@ from autograder.checking import FunctionSpec
 
 #: assignment id (the folder name under solutions/) -> module of autograder.specs
 MODULES = {
+    "02-seq2seq": "autograder.specs.seq2seq",
     "03-qkv": "autograder.specs.qkv",
+    "04-alignment": "autograder.specs.alignment",
 }
 
 
