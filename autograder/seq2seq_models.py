@@ -277,13 +277,6 @@ def accuracy_by_length(model, task: ReverseTask, lengths, n_per_length: int = 10
     return np.array(seq), np.array(tok)
 
 
-def timed(fn, *args, **kwargs):
-    """Run ``fn`` and return (its result, seconds taken)."""
-    t0 = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - t0
-
-
 # ----------------------------------------------------------------------------- the runs of the book
 #: The settings of the runs in chapters 2 and 4 (the same for every model, so the comparison is fair).
 TASK = ReverseTask(n_symbols=20, min_len=1, max_len=40)

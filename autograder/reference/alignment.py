@@ -12,7 +12,7 @@ from autograder.reference.qkv import _float, dot_product_scores, masked_softmax,
 
 
 def additive_scores(Q, K, W_q, W_k, v) -> np.ndarray:
-    """Additive (Bahdanau, "concat") score v^T tanh(W_q q + W_k k) for every query-key pair (eq. 4.4).
+    """Additive (Bahdanau, "concat") score v^T tanh(W_q q + W_k k) for every query-key pair (chapter 4, eq-additive).
 
     Q (..., n_q, d_q), K (..., n_k, d_k), W_q (d_q, d_a), W_k (d_k, d_a), v (d_a,) -> (..., n_q, n_k).
     Row-vector convention: the projection of q is ``q @ W_q``.
@@ -26,7 +26,7 @@ def additive_scores(Q, K, W_q, W_k, v) -> np.ndarray:
 
 
 def general_scores(Q, K, W) -> np.ndarray:
-    """General / bilinear (Luong) score q^T W k for every query-key pair: Q W K^T (eq. 4.6).
+    """General / bilinear (Luong) score q^T W k for every query-key pair: Q W K^T (chapter 4, eq-luong-scores).
 
     Q (..., n_q, d_q), K (..., n_k, d_k), W (d_q, d_k) -> (..., n_q, n_k); d_q and d_k may differ.
     """
@@ -35,7 +35,7 @@ def general_scores(Q, K, W) -> np.ndarray:
 
 
 def attention_context(scores, H, mask=None):
-    """Weights a_ij = softmax_j(score_ij) (eq. 4.2) and one context per query c_i = sum_j a_ij h_j (eq. 4.1).
+    """Weights a_ij = softmax_j(score_ij) (eq-align-weights) and one context per query c_i = sum_j a_ij h_j (eq-context-i).
 
     scores (..., n_q, n_k), H (..., n_k, d_h) -> ``(contexts (..., n_q, d_h), weights (..., n_q, n_k))``.
     ``mask`` (boolean, True = a real source position) broadcasts against the weights; masked positions get
@@ -47,7 +47,7 @@ def attention_context(scores, H, mask=None):
 
 def bahdanau_context(s_prev, H, W_q, W_k, v, mask=None):
     """Bahdanau attention for one decoder step: the *previous* state s_{i-1} scores every h_j additively
-    (eq. 4.4), then ``attention_context``.  s_prev (..., d_s), H (..., n, d_h), mask (..., n) or None.
+    (eq-additive), then ``attention_context``.  s_prev (..., d_s), H (..., n, d_h), mask (..., n) or None.
 
     Returns ``(c_i (..., d_h), a_i (..., n))``.
     """
@@ -59,7 +59,7 @@ def bahdanau_context(s_prev, H, W_q, W_k, v, mask=None):
 
 
 def attention_decoder_step(s_t, H, W_a, W_c, mask=None):
-    """One Luong global-attention step with the general score (eqs. 4.6-4.8): the *current* state s_t gives
+    """One Luong global-attention step with the general score (eq-luong-scores, eq-luong-output): the *current* state s_t gives
     a_t = softmax_j(s_t^T W_a h_j), c_t = sum_j a_tj h_j and the attentional state h~_t = tanh(W_c [c_t; s_t]).
 
     s_t (..., d_s), H (..., n, d_h), W_a (d_s, d_h), W_c (d_h + d_s, d_out), mask (..., n) or None.

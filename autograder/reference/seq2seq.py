@@ -21,7 +21,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def gru_cell(x, h, params) -> np.ndarray:
-    """One GRU step (eq. 2.3): r, z = sigmoid(...), n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
+    """One GRU step (chapter 2, eq-gru): r, z = sigmoid(...), n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
     h' = (1 - z) * n + z * h.  x (..., D), h (..., H) -> (..., H)."""
     x, h = _float(x), _float(h)
     W_ih, W_hh = _float(params["W_ih"]), _float(params["W_hh"])
@@ -38,7 +38,7 @@ def gru_cell(x, h, params) -> np.ndarray:
 
 
 def encode(tokens, params):
-    """Embed ``tokens`` (..., T) and run the GRU from h_0 = 0 (eq. 2.1).
+    """Embed ``tokens`` (..., T) and run the GRU from h_0 = 0 (chapter 2, eq-rnn-encdec).
 
     Returns ``(states, context)``: every hidden state (..., T, H) and the context C = h_T (..., H).
     ``params`` holds ``embedding`` (V, D) and the GRU weights of ``gru_cell``.
@@ -57,7 +57,7 @@ def encode(tokens, params):
 
 
 def teacher_forcing_inputs(targets, bos: int) -> np.ndarray:
-    """Decoder inputs under teacher forcing: the targets shifted right by one, starting with ``bos`` (eq. 2.5).
+    """Decoder inputs under teacher forcing: the targets shifted right by one, starting with ``bos`` (chapter 2, sec-teacher-forcing).
 
     targets (..., T) -> (..., T): [bos, y_1, ..., y_{T-1}].
     """
@@ -67,7 +67,7 @@ def teacher_forcing_inputs(targets, bos: int) -> np.ndarray:
 
 
 def greedy_decode(step_fn: Callable[[int, Any], tuple], state, bos: int, eos: int, max_len: int) -> np.ndarray:
-    """Greedy decoding of one sequence (eq. 2.6): feed back the most likely token until ``eos`` or ``max_len``.
+    """Greedy decoding of one sequence (chapter 2, eq-greedy): feed back the most likely token until ``eos`` or ``max_len``.
 
     ``step_fn(token, state) -> (logits (V,), new_state)``. Returns the generated token ids as a 1-d integer
     array, ``eos`` included when it was produced; ties go to the lowest token id (``np.argmax``).
