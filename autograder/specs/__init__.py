@@ -12,6 +12,9 @@ MODULES = {
     "05-variants": "autograder.specs.variants",
     "06-self-attention": "autograder.specs.self_attention",
     "07-multihead": "autograder.specs.multihead",
+    "02-seq2seq": "autograder.specs.seq2seq",
+    "03-qkv": "autograder.specs.qkv",
+    "04-alignment": "autograder.specs.alignment",
 }
 
 
