@@ -1,0 +1,129 @@
+"""Hostile and faulty submissions get their exact scores and reasons; nothing they do reaches the grader.
+
+The whole suite is graded in one batch (module fixture) with short time limits, then each case is
+checked: its score, a phrase of the reason for every question it loses, its review flag, and the
+unusual events in its log. Other tests check re-runs, manual grades and the refusal without a sandbox.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+
+import pytest
+
+from autograder import sandbox
+from autograder.grade import grade
+from tests import hostile_samples as hs
+
+pytestmark = pytest.mark.xdist_group("hostile")
+
+needs_bwrap = pytest.mark.skipif(not sandbox.available()[0], reason="bubblewrap cannot run here")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    cases = hs.write_all(root / "submissions")
+    rows = grade(hs.ASSIGNMENT, root / "submissions", root / "out", limits=hs.limits(), progress=False)
+    results = {p.stem: json.loads(p.read_text()) for p in (root / "out" / "work" / "results").glob("*.json")}
+    return root, cases, {r["student_id"]: r for r in rows}, results
+
+
+@needs_bwrap
+@pytest.mark.parametrize("name", sorted(hs.CASES))
+def test_hostile_submission_gets_its_score_and_reason(batch, name):
+    root, cases, rows, results = batch
+    case = cases[name]
+    assert name in rows, f"{name} has no row in grades.csv"
+    result = results[name]
+    assert float(rows[name]["score"]) == case.score, result["reasons"]
+    for question, points in hs.POINTS.items():
+        if question in case.lost:
+            assert result["scores"][question] == 0
+            assert case.lost[question] in result["reasons"][question], result["reasons"][question]
+        else:
+            assert result["scores"][question] == points, result["reasons"].get(question)
+    assert rows[name]["needs_review"] == case.review, result["notes"]
+    log = (root / "out" / "logs" / f"{name}.log").read_text()
+    if case.note:
+        assert case.note in log
+    # The feedback shows every lost point's reason and neither hidden tests nor the reference.
+    (page,) = (root / "out" / "feedback" / name / hs.ASSIGNMENT).glob("*.html")
+    text = page.read_text()
+    assert "BEGIN HIDDEN TESTS" not in text and "from autograder" not in text and "check(" not in text
+    assert len(text) < 2_000_000
+    for question in case.lost:
+        assert question in text
+
+
+@needs_bwrap
+def test_nothing_to_steal_and_nothing_to_break(batch):
+    root, cases, rows, results = batch
+    stolen = (root / "out" / "feedback" / "steal-reference" / hs.ASSIGNMENT / "qkv.html").read_text()
+    assert "STOLEN=[]" in stolen, "the sandbox exposed the reference, the notebooks or a gradebook"
+    wrote = (root / "out" / "feedback" / "write-gradebook" / hs.ASSIGNMENT / "qkv.html").read_text()
+    assert "WROTE=[]" in wrote
+    # The gradebook holds exactly the scores the grader decided.
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'out' / 'gradebook.db'}") as gb:
+        for name, case in cases.items():
+            assert gb.find_submission(hs.ASSIGNMENT, name).score == case.score
+
+
+@needs_bwrap
+def test_no_sandbox_process_survives(batch):
+    ps = subprocess.run(["ps", "-o", "uid=,pid=,args=", "-e"], capture_output=True, text=True).stdout
+    left = [line for line in ps.splitlines() if line.split()[0].startswith("99000")]
+    assert not left, left
+
+
+@needs_bwrap
+def test_csv_is_nbgrader_export_format_and_summary_exists(batch):
+    root, cases, rows, results = batch
+    with (root / "out" / "grades.csv").open() as fh:
+        header = next(csv.reader(fh))
+    assert header == ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+                      "raw_score", "late_submission_penalty", "score", "max_score"]
+    summary = (root / "out" / "summary.md").read_text()
+    assert "| cosine-tests | 2 |" in summary and "Needs a human look" in summary
+    assert (root / "out" / "histogram.png").read_bytes().startswith(b"\x89PNG")
+
+
+@needs_bwrap
+def test_rerun_is_idempotent_and_keeps_manual_grades(batch):
+    from nbgrader.api import Gradebook
+
+    root, cases, rows, results = batch
+    db = f"sqlite:///{root / 'out' / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        grade_row = gb.find_grade("cosine-tests", "qkv", hs.ASSIGNMENT, "allclose-patched")
+        grade_row.manual_score = 1.5
+        gb.db.commit()
+    again = grade(hs.ASSIGNMENT, root / "submissions", root / "out", limits=hs.limits(), progress=False)
+    again = {r["student_id"]: r for r in again}
+    for name, case in cases.items():
+        expected = case.score + (1.5 if name == "allclose-patched" else 0.0)
+        assert float(again[name]["score"]) == expected
+    with Gradebook(db) as gb:
+        assert gb.find_grade("cosine-tests", "qkv", hs.ASSIGNMENT, "allclose-patched").manual_score == 1.5
+
+
+@needs_bwrap
+def test_forced_rerun_gives_identical_scores(tmp_path):
+    names = ["correct", "allclose-patched", "loop-in-one-function", "os-exit-in-function"]
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in names:
+        (folder / f"{name}.ipynb").write_bytes(hs.CASES[name].build())
+    first = grade(hs.ASSIGNMENT, folder, tmp_path / "out", limits=hs.limits(), progress=False)
+    second = grade(hs.ASSIGNMENT, folder, tmp_path / "out", limits=hs.limits(), progress=False, force=True)
+    scores = lambda rows: {r["student_id"]: float(r["score"]) for r in rows}  # noqa: E731
+    assert scores(first) == scores(second) == {n: hs.CASES[n].score for n in names}
+
+
+def test_refuses_to_run_without_a_sandbox(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "available", lambda: (False, "bubblewrap (bwrap) is not installed"))
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(SystemExit, match="--unsafe-no-sandbox"):
+        grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", progress=False)
