@@ -37,6 +37,7 @@ import shutil
 import sys
 import time
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -475,7 +476,11 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
     else:
         stop = f"the notebook's process ended (exit status {run.returncode}, e.g. os._exit or exit())"
     if stop:
-        where = f" while running cell {last + 1}" if last is not None else ""
+        where = ""
+        if last is not None and last < len(code):
+            c = code[last]
+            what = {"answer": "your answer", "extra": "a cell you added", "test": "test", "locked": "given code"}[c["role"]]
+            where = f" while running code cell {last + 1} ({what}{' ' + c['grade_id'] if c.get('grade_id') else ''})"
         notes.append(stop + where)
         review = True
         if not started:
@@ -489,6 +494,8 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
             cell["stdout"] = str(info.get("stdout", ""))
             cell["stderr"] = str(info.get("stderr", ""))
             cell["displays"] = info.get("displays") if isinstance(info.get("displays"), list) else []
+            if cell["role"] == "test" and str(info.get("error") or "").startswith(("ProcessLimit", "Crash", "Exit")):
+                notes.append(f"test {cell['grade_id']}: {info.get('error')}")
             if str(info.get("error") or "").startswith("CellTimeout"):
                 notes.append(f"cell {index + 1} ran longer than its time limit ({limits.cell_timeout:g} s) and was interrupted")
             for stream in ("stdout", "stderr"):
@@ -684,7 +691,8 @@ def _cache_key(assignment: Assignment, sub: Submission, seed: int, limits: sandb
 
 def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None, *, db: str | None = None,
           jobs: int = 2, limits: sandbox.Limits | None = None, unsafe_no_sandbox: bool = False,
-          force: bool = False, progress: bool = True, mathjax: str | None = None) -> list[dict]:
+          force: bool = False, progress: bool = True, mathjax: str | None = None,
+          shard: tuple[int, int] | None = None) -> list[dict]:
     """Grade every submission in ``submissions``; return the rows of the grades CSV (graded students only)."""
     from nbgrader.api import Gradebook
     from tqdm.auto import tqdm
@@ -725,6 +733,9 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     os.chmod(work, 0o755)
 
     subs = collect(Path(submissions), assignment, spec.notebook)
+    if shard:
+        k, n = shard
+        subs = [s for s in subs if zlib.crc32(s.student.encode()) % n == k - 1]
     known = {".ipynb", ".zip"}
     src = Path(submissions) / "submitted" if (Path(submissions) / "submitted").is_dir() else Path(submissions)
     skipped = [p.name for p in sorted(src.iterdir()) if p.is_file() and p.suffix not in known and not p.name.startswith(".")]
@@ -815,16 +826,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--mathjax", default=None, help="URL or path of MathJax's tex-chtml.js for the feedback pages")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run student code without bubblewrap (resource limits only; no file-system or network isolation)")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="grade only shard K of N (students split by a hash of their id), e.g. 1/3 on a first machine")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     out = args.out or REPO / "grading" / args.assignment
     limits = sandbox.Limits(function_timeout=args.function_timeout, cell_timeout=args.cell_timeout,
                             notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
                             processes=args.processes, cpu_seconds=int(max(args.notebook_timeout, 1)))
+    shard = None
+    if args.shard:
+        try:
+            k, n = (int(v) for v in args.shard.split("/"))
+            assert 1 <= k <= n
+        except (ValueError, AssertionError):
+            parser.error("--shard takes K/N with 1 <= K <= N, e.g. 2/3")
+        shard = (k, n)
     start = time.perf_counter()
     rows = grade(args.assignment, args.submissions, out, args.seed, db=args.db, jobs=args.jobs, limits=limits,
                  unsafe_no_sandbox=args.unsafe_no_sandbox, force=args.force, progress=not args.quiet,
-                 mathjax=args.mathjax)
+                 mathjax=args.mathjax, shard=shard)
     took = time.perf_counter() - start
     for r in rows:
         flag = "  needs review" if r["needs_review"] else ""

@@ -127,3 +127,32 @@ def test_refuses_to_run_without_a_sandbox(tmp_path, monkeypatch):
     (tmp_path / "subs").mkdir()
     with pytest.raises(SystemExit, match="--unsafe-no-sandbox"):
         grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", progress=False)
+
+
+def test_unsafe_mode_still_grades_from_the_grader_results(tmp_path):
+    """Without bubblewrap (--unsafe-no-sandbox) the grading logic is the same; only isolation is lost."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("correct", "allclose-patched"):
+        (folder / f"{name}.ipynb").write_bytes(hs.CASES[name].build())
+    rows = grade(hs.ASSIGNMENT, folder, tmp_path / "out", limits=hs.limits(), progress=False, unsafe_no_sandbox=True)
+    assert {r["student_id"]: float(r["score"]) for r in rows} == {"correct": 12.0, "allclose-patched": 10.0}
+
+
+@needs_bwrap
+def test_shards_split_the_students_between_machines(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    names = ["correct", "allclose-patched", "invalid-json", "schema-version-99", "eq-always-true"]
+    for name in names:
+        (folder / f"{name}.ipynb").write_bytes(hs.CASES[name].build())
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    seen = []
+    for k in (1, 2):
+        rows = grade(hs.ASSIGNMENT, folder, tmp_path / f"out{k}", seed=7, db=db, shard=(k, 2), limits=hs.limits(),
+                     progress=False)
+        seen += [r["student_id"] for r in rows]
+    assert sorted(seen) == sorted(names)
+    from nbgrader.api import Gradebook
+    with Gradebook(db) as gb:
+        assert {n: gb.find_submission(hs.ASSIGNMENT, n).score for n in names} == {n: hs.CASES[n].score for n in names}
