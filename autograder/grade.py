@@ -153,7 +153,12 @@ def prepare_inputs(assignment: Assignment, seed: int, inputs: Path) -> dict:
             store, trees = {}, []
             for c in cases:
                 memo = {}
-                trees.append({"args": wire.encode(tuple(c.args), store, memo), "kwargs": wire.encode(dict(c.kwargs), store, memo)})
+                try:
+                    trees.append({"args": wire.encode(tuple(c.args), store, memo),
+                                  "kwargs": wire.encode(dict(c.kwargs), store, memo)})
+                except wire.WireError as exc:
+                    raise SystemExit(f"{a}/{f}, case {c.label!r}: {exc}. The sandbox carries arrays, numbers, strings, "
+                                     "None, tuples, lists, dicts with string keys, numpy Generators and torch tensors.")
             folder = inputs / a
             folder.mkdir(parents=True, exist_ok=True)
             np.savez(folder / f"{f}.npz", **store)
@@ -651,6 +656,8 @@ def write_summary(out: Path, assignment: Assignment, results: list[StudentResult
     lines += [f"- {r.student}: " + "; ".join(r.notes[:3]) + f" (logs/{r.student}.log)" for r in review] or ["Nothing."]
     if skipped:
         lines += ["", "Ignored files in the submissions folder: " + ", ".join(skipped)]
+    if assignment.warnings:
+        lines += ["", "## Warnings about the assignment", ""] + [f"- {w}" for w in assignment.warnings]
     lines += ["", "## Students", "", "| student | score | review |", "| --- | --- | --- |"]
     lines += [f"| {r.student} | {r.total:g} | {'yes' if r.review else ''} |" for r in sorted(results, key=lambda r: r.student)]
     lines += ["", "![Score histogram](histogram.png)"]
@@ -710,6 +717,8 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
             raise SystemExit(f"cannot sandbox student code: {why}.\nInstall bubblewrap, or pass --unsafe-no-sandbox "
                              "to run student code with resource limits only (see docs/grading.md).")
     spec = load_assignment(assignment)
+    for warning in spec.warnings:
+        print(f"warning: {spec.name}: {warning}", file=sys.stderr)
     out = Path(out)
     work = out / "work"
     out.mkdir(parents=True, exist_ok=True)
@@ -756,8 +765,9 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         todo.append((sub, key))
     by_student = {s.student: s for s in subs}
     slots: queue.Queue = queue.Queue()
+    base = sandbox.SANDBOX_UID_BASE + (os.getpid() % 100_000) * 64  # distinct per grader process
     for i in range(max(1, jobs)):
-        slots.put(990_000 + i)
+        slots.put(base + i)
 
     def work_one(sub, key):
         uid = slots.get()
@@ -818,11 +828,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=None, help="seed of the hidden cases (default: secret, kept in OUT/work/seed)")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks graded in parallel (default 2)")
     parser.add_argument("--force", action="store_true", help="grade again even submissions whose results are cached")
-    parser.add_argument("--function-timeout", type=float, default=sandbox.Limits.function_timeout)
-    parser.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_timeout)
-    parser.add_argument("--notebook-timeout", type=float, default=sandbox.Limits.notebook_timeout)
-    parser.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory_mb)
-    parser.add_argument("--processes", type=int, default=sandbox.Limits.processes)
+    parser.add_argument("--function-timeout", type=float, default=sandbox.Limits.function_timeout,
+                        help="seconds for all hidden cases of one function (default %(default)s)")
+    parser.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_timeout,
+                        help="seconds for one cell, hidden cases not counted (default %(default)s)")
+    parser.add_argument("--notebook-timeout", type=float, default=sandbox.Limits.notebook_timeout,
+                        help="wall-clock seconds for a whole notebook; also its CPU-time limit (default %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory_mb,
+                        help="address-space limit of each sandbox process in MB (default %(default)s)")
+    parser.add_argument("--processes", type=int, default=sandbox.Limits.processes,
+                        help="process limit of a sandbox (default %(default)s)")
     parser.add_argument("--mathjax", default=None, help="URL or path of MathJax's tex-chtml.js for the feedback pages")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run student code without bubblewrap (resource limits only; no file-system or network isolation)")

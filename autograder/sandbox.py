@@ -32,6 +32,9 @@ from pathlib import Path
 PROBE = Path(__file__).resolve().parent / "probe"
 PACKAGE = Path(__file__).resolve().parent
 MiB = 1 << 20
+#: Sandbox processes run as uids from here up (as root): no file on the host belongs to them, and the
+#: process limit counts each worker's processes apart from every other user's.
+SANDBOX_UID_BASE = 1_000_000
 
 
 @dataclass
@@ -203,7 +206,7 @@ def _drain(stream, cap: int, sink: list, overflow: list, on_overflow=None) -> No
     stream.close()
 
 
-def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = 990_000, unsafe: bool = False) -> RunOutput:
+def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_UID_BASE, unsafe: bool = False) -> RunOutput:
     """Run the notebook prepared in ``job``; collect the results channel and the process's output."""
     read_fd, write_fd = os.pipe()
     if unsafe:

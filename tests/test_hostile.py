@@ -74,7 +74,7 @@ def test_nothing_to_steal_and_nothing_to_break(batch):
 @needs_bwrap
 def test_no_sandbox_process_survives(batch):
     ps = subprocess.run(["ps", "-o", "uid=,pid=,args=", "-e"], capture_output=True, text=True).stdout
-    left = [line for line in ps.splitlines() if line.split()[0].startswith("99000")]
+    left = [line for line in ps.splitlines() if int(line.split()[0]) >= sandbox.SANDBOX_UID_BASE]
     assert not left, left
 
 

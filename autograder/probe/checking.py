@@ -50,8 +50,8 @@ def _run_cases(fn, cases, npz_path, out_path) -> None:
     with np.load(npz_path, allow_pickle=False) as arrays:
         for i, case in enumerate(cases):
             memo: dict = {}
-            args = wire.decode(case["args"], arrays, memo)
-            kwargs = wire.decode(case["kwargs"], arrays, memo)
+            args = wire.decode(case["args"], arrays, memo, objects=True)
+            kwargs = wire.decode(case["kwargs"], arrays, memo, objects=True)
             pristine = copy.deepcopy((args, kwargs))
             header, payload = {"case": i}, b""
             try:

@@ -18,7 +18,7 @@ MAGIC = b"AGW1"
 MAX_HEADER = 1 << 20          # 1 MiB of JSON per frame
 MAX_PAYLOAD = 64 << 20        # 64 MiB of arrays per frame
 MAX_NODES = 10_000            # size of a returned structure (lists of lists...)
-ARRAY_KINDS = "biufc"         # booleans, integers, floats, complex: nothing else crosses
+ARRAY_KINDS = "biufcUS"       # booleans, numbers, fixed-width strings: never objects
 
 
 class WireError(ValueError):
@@ -76,6 +76,14 @@ def encode(value, store: dict, memo: dict | None = None, budget: list | None = N
         return {tag: [encode(v, store, memo, budget, strict) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
         return {"dict": [[k, encode(v, store, memo, budget, strict)] for k, v in value.items()]}
+    if strict and type(value).__module__.startswith("autograder.specs.") and hasattr(value, "__dict__"):
+        # A test fixture object (e.g. a toy decoder passed to the function under test): its class's
+        # source (a harness, never the reference) and its attributes cross; the sandbox rebuilds it.
+        import inspect
+        cls = type(value)
+        state = {k: v for k, v in vars(value).items() if type(k) is str}
+        return {"object": {"name": cls.__name__, "source": inspect.getsource(cls),
+                           "state": encode(state, store, memo, budget, strict)}}
     if isinstance(value, np.random.Generator) and strict:
         bg = value.bit_generator
         return {"rng": {"bit_generator": type(bg).__name__, "state": bg.state}}
@@ -98,8 +106,15 @@ def _fail(value, strict):
     return {"other": _type_name(value)}
 
 
-def decode(tree, arrays, memo: dict | None = None, depth: int = 0):
-    """The value of ``tree``; ``arrays`` maps names to arrays (an ``NpzFile`` or a dict)."""
+_CLASSES: dict = {}
+
+
+def decode(tree, arrays, memo: dict | None = None, depth: int = 0, objects: bool = False):
+    """The value of ``tree``; ``arrays`` maps names to arrays (an ``NpzFile`` or a dict).
+
+    ``objects`` (only inside the sandbox, for the grader's own inputs) allows rebuilding fixture
+    objects from their class's source; the grader never decodes a student's value with it.
+    """
     memo = {} if memo is None else memo
     if depth > 100 or not isinstance(tree, dict) or len(tree) != 1:
         raise WireError("malformed value")
@@ -129,23 +144,36 @@ def decode(tree, arrays, memo: dict | None = None, depth: int = 0):
         arr = memo[v]
         if tag == "scalar":
             return arr[()] if arr.ndim == 0 else arr
-        if tag == "tensor":
+        if tag == "tensor" and objects:
             import torch
             return torch.from_numpy(arr.copy())
         return arr
     if tag in ("tuple", "list"):
         if type(v) is not list:
             raise WireError("malformed sequence")
-        items = [decode(x, arrays, memo, depth + 1) for x in v]
+        items = [decode(x, arrays, memo, depth + 1, objects) for x in v]
         return tuple(items) if tag == "tuple" else items
     if tag == "dict":
         if type(v) is not list:
             raise WireError("malformed dict")
-        return {str(k): decode(x, arrays, memo, depth + 1) for k, x in v}
-    if tag == "rng":
+        return {str(k): decode(x, arrays, memo, depth + 1, objects) for k, x in v}
+    if tag == "rng" and objects:
+        if v.get("bit_generator") not in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"):
+            raise WireError("unknown bit generator")
         bg = getattr(np.random, v["bit_generator"])()
         bg.state = v["state"]
         return np.random.Generator(bg)
+    if tag == "object" and objects:
+        key = v["source"]
+        if key not in _CLASSES:
+            import math
+            namespace = {"np": np, "numpy": np, "math": math, "__name__": "fixtures"}
+            exec(compile(v["source"], "<fixture>", "exec"), namespace)  # noqa: S102 - runs inside the sandbox only
+            _CLASSES[key] = namespace[v["name"]]
+        cls = _CLASSES[key]
+        obj = cls.__new__(cls)
+        obj.__dict__.update(decode(v["state"], arrays, memo, depth + 1, objects))
+        return obj
     if tag == "other":
         return type(str(v)[:40] or "object", (), {"__repr__": lambda self: f"<{type(self).__name__}>"})()
     raise WireError(f"unknown tag {tag!r}")
