@@ -466,8 +466,11 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
         review = True
     notes.extend(run.notes)
     last = started[-1] if started else None
+    oom = any(n.startswith("the sandbox reached its memory limit") for n in run.notes)
     if done:
         stop = None
+    elif oom:
+        stop = f"the notebook used more memory than allowed ({limits.total_memory_mb} MB in all) and was killed"
     elif corrupted:
         stop = "the notebook corrupted its results (everything after that point was ignored)"
     elif run.timed_out:
@@ -836,6 +839,8 @@ def main(argv: list[str]) -> int:
                         help="wall-clock seconds for a whole notebook; also its CPU-time limit (default %(default)s)")
     parser.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory_mb,
                         help="address-space limit of each sandbox process in MB (default %(default)s)")
+    parser.add_argument("--total-memory-mb", type=int, default=sandbox.Limits.total_memory_mb,
+                        help="memory of a whole sandbox in MB, where cgroups can be made (default %(default)s)")
     parser.add_argument("--processes", type=int, default=sandbox.Limits.processes,
                         help="process limit of a sandbox (default %(default)s)")
     parser.add_argument("--mathjax", default=None, help="URL or path of MathJax's tex-chtml.js for the feedback pages")
@@ -848,6 +853,7 @@ def main(argv: list[str]) -> int:
     out = args.out or REPO / "grading" / args.assignment
     limits = sandbox.Limits(function_timeout=args.function_timeout, cell_timeout=args.cell_timeout,
                             notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
+                            total_memory_mb=args.total_memory_mb,
                             processes=args.processes, cpu_seconds=int(max(args.notebook_timeout, 1)))
     shard = None
     if args.shard:

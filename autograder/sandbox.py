@@ -46,6 +46,7 @@ class Limits:
     notebook_timeout: float = 600.0  # the whole notebook, wall clock (killed from outside)
     cpu_seconds: int = 600           # RLIMIT_CPU of each process
     memory_mb: int = 4096            # RLIMIT_AS of each process (torch alone maps about 1.5 GB)
+    total_memory_mb: int = 4096      # memory of the whole sandbox (cgroup; only where cgroups can be made)
     processes: int = 64              # RLIMIT_NPROC
     file_mb: int = 64                # RLIMIT_FSIZE, and the size of each writable tmpfs
     output_limit: int = 10_000       # characters of stdout/stderr kept per cell
@@ -66,6 +67,89 @@ class RunOutput:
     channel_overflow: bool
     seconds: float
     notes: list[str] = field(default_factory=list)
+
+
+class Cgroup:
+    """A memory and pids cgroup (v1 hierarchies) for one sandbox, made below the grader's own cgroups.
+
+    Best effort: only as root and where the hierarchies are mounted writable (as on the project's
+    machines). ``RLIMIT_AS`` bounds each process; this bounds their sum, so that many processes
+    each under the limit cannot exhaust the host, and the kernel's OOM killer acts inside the sandbox.
+    """
+
+    def __init__(self, name: str, memory_bytes: int, pids: int):
+        self.dirs: list[Path] = []
+        if os.geteuid() != 0:
+            return
+        try:
+            lines = Path("/proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return
+        wanted = {"memory": ("memory.limit_in_bytes", memory_bytes), "pids": ("pids.max", pids)}
+        for line in lines:
+            try:
+                _, controllers, path = line.split(":", 2)
+            except ValueError:
+                continue
+            for ctrl in controllers.split(","):
+                if ctrl not in wanted:
+                    continue
+                base = Path("/sys/fs/cgroup") / ctrl / path.lstrip("/")
+                limit_file, value = wanted[ctrl]
+                try:
+                    d = base / name
+                    d.mkdir()
+                    (d / limit_file).write_text(str(value))
+                    self.dirs.append(d)
+                except OSError:
+                    continue
+
+    @property
+    def procs(self) -> list[str]:
+        return [str(d / "cgroup.procs") for d in self.dirs]
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """``cmd`` started from inside the cgroups (a shell adds itself, then execs ``cmd``)."""
+        if not self.dirs:
+            return cmd
+        script = 'for f in $AUTOGRADER_CGROUPS; do echo $$ > "$f" || exit 111; done; exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *cmd]
+
+    def close(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    pids = (d / "cgroup.procs").read_text().split()
+                except OSError:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), 9)
+                    except (OSError, ValueError):
+                        pass
+                try:
+                    d.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+    def oom_killed(self) -> bool:
+        for d in self.dirs:
+            try:
+                for line in (d / "memory.oom_control").read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill" and int(value) > 0:
+                        return True
+            except (OSError, ValueError):
+                continue
+        return False
+
+
+def cgroups_available() -> bool:
+    probe = Cgroup(f"autograder-probe-{os.getpid()}", 1 << 30, 10)
+    ok = len(probe.dirs) == 2
+    probe.close()
+    return ok
 
 
 def bwrap_path() -> str | None:
@@ -156,11 +240,11 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
             if secret != src and src in secret.parents:
                 cmd += ["--tmpfs", str(dst / secret.relative_to(src))]
     size = str(limits.file_mb * MiB)
-    cmd += ["--proc", "/proc", "--dev", "/dev",
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
             "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
             "--perms", "0755", "--dir", "/home",
             "--perms", "1777", "--size", size, "--tmpfs", "/home/student",
-            "--chdir", "/home/student"]
+            "--remount-ro", "/", "--chdir", "/home/student"]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/student", "LANG": "C.UTF-8",
            "PYTHONPATH": "/grader/lib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -213,6 +297,12 @@ def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_U
         cmd, env, cwd = unsafe_command(job, lib, inputs, limits, write_fd)
     else:
         cmd, env, cwd = command(job, lib, inputs, limits, write_fd, uid), {}, None
+    cgroup = Cgroup(f"autograder-{os.getpid()}-{uid}-{time.monotonic_ns()}", limits.total_memory_mb * MiB,
+                    limits.processes + 8)
+    if cgroup.dirs:
+        env = dict(env or os.environ)
+        env["AUTOGRADER_CGROUPS"] = " ".join(cgroup.procs)
+        cmd = cgroup.wrap(cmd)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             pass_fds=(write_fd,), env=env or None, cwd=cwd, start_new_session=True)
@@ -240,9 +330,13 @@ def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_U
         proc.wait()
     if unsafe:
         kill()  # without a PID namespace, leftover children are killed by their process group
+    oom = cgroup.oom_killed()
+    cgroup.close()
     for t in threads:
         t.join(timeout=10)
     notes = []
+    if oom:
+        notes.append(f"the sandbox reached its memory limit ({limits.total_memory_mb} MB in all); the kernel killed a process")
     if o_over or e_over:
         notes.append(f"the notebook wrote more than 1 MiB to its stdout/stderr ({max(o_over + e_over)} bytes); kept 1 MiB")
     if unsafe:

@@ -23,13 +23,14 @@ POINTS = {"softmax-tests": 2, "masked-softmax-tests": 3, "dot-tests": 1, "scaled
           "attention-tests": 3}
 MAX = sum(POINTS.values())
 FUNCTION_TIMEOUT, CELL_TIMEOUT, NOTEBOOK_TIMEOUT = 3.0, 8.0, 40.0
+TOTAL_MEMORY_MB = 1536  # the whole sandbox (cgroup); each process may map 4 GB
 
 
 def limits():
     from autograder.sandbox import Limits
 
     return Limits(function_timeout=FUNCTION_TIMEOUT, cell_timeout=CELL_TIMEOUT, notebook_timeout=NOTEBOOK_TIMEOUT,
-                  cpu_seconds=60, processes=32)
+                  cpu_seconds=60, processes=32, total_memory_mb=TOTAL_MEMORY_MB)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Hostile:
     review: bool = False
     layout: str = "flat"  # "flat" (<name>.ipynb), "zip" (<name>.zip), "nbgrader" (<name>/03-qkv/qkv.ipynb), "empty-dir"
     note: str | None = None  # a phrase the student's log must contain
+    cgroups: bool = False  # meaningful only where the grader can make cgroups (else skipped)
 
     @property
     def score(self) -> float:
@@ -267,6 +269,9 @@ while True:
     "memory-bomb": Hostile(notebook({"scores-answer": SCORES.replace(
         "def cosine_scores(Q, K):", "def cosine_scores(Q, K):\n    hog = np.ones((1 << 38,))")},
         edit=insert_before("softmax-tests", "hog = bytearray(64 << 30)\n")), lost={"cosine-tests": "MemoryError"}),
+    # Memory touched for real, under the per-process limit but over the sandbox's: the kernel kills it.
+    "memory-kill": Hostile(notebook({"attention-answer": ATTENTION + "\nhog = np.ones(300_000_000)\n"}),
+                           lost={"attention-tests": "more memory than allowed"}, review=True, cgroups=True),
     # A fork bomb whose children stay: the processes limit stops it, the next hidden tests cannot start.
     "fork-bomb": Hostile(notebook(edit=insert_before("attention-answer", """
 import os, time

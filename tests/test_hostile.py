@@ -35,6 +35,8 @@ def batch(tmp_path_factory):
 def test_hostile_submission_gets_its_score_and_reason(batch, name):
     root, cases, rows, results = batch
     case = cases[name]
+    if case.cgroups and not sandbox.cgroups_available():
+        pytest.skip("this host cannot make memory cgroups")
     assert name in rows, f"{name} has no row in grades.csv"
     result = results[name]
     assert float(rows[name]["score"]) == case.score, result["reasons"]
@@ -68,7 +70,8 @@ def test_nothing_to_steal_and_nothing_to_break(batch):
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{root / 'out' / 'gradebook.db'}") as gb:
         for name, case in cases.items():
-            assert gb.find_submission(hs.ASSIGNMENT, name).score == case.score
+            if not case.cgroups or sandbox.cgroups_available():
+                assert gb.find_submission(hs.ASSIGNMENT, name).score == case.score
 
 
 @needs_bwrap
@@ -103,6 +106,8 @@ def test_rerun_is_idempotent_and_keeps_manual_grades(batch):
     again = grade(hs.ASSIGNMENT, root / "submissions", root / "out", limits=hs.limits(), progress=False)
     again = {r["student_id"]: r for r in again}
     for name, case in cases.items():
+        if case.cgroups and not sandbox.cgroups_available():
+            continue
         expected = case.score + (1.5 if name == "allclose-patched" else 0.0)
         assert float(again[name]["score"]) == expected
     with Gradebook(db) as gb:
