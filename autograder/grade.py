@@ -192,6 +192,8 @@ def _pick(names: list[str], notebook: str) -> tuple[str | None, list[str]]:
 
 def collect(submissions: Path, assignment: str, notebook: str) -> list[Submission]:
     """Every submission found in ``submissions`` (see the module docstring for the layouts)."""
+    if not submissions.is_dir():
+        raise SystemExit(f"no such folder of submissions: {submissions}")
     if (submissions / "submitted").is_dir():
         submissions = submissions / "submitted"
     found: dict[str, Submission] = {}

@@ -161,3 +161,17 @@ def test_shards_split_the_students_between_machines(tmp_path):
     from nbgrader.api import Gradebook
     with Gradebook(db) as gb:
         assert {n: gb.find_submission(hs.ASSIGNMENT, n).score for n in names} == {n: hs.CASES[n].score for n in names}
+
+
+@needs_bwrap
+def test_command_exit_status_says_whether_a_human_must_look(tmp_path, capsys):
+    from autograder.grade import main
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "fine.ipynb").write_bytes(hs.CASES["correct"].build())
+    common = [hs.ASSIGNMENT, str(folder), "--out", str(tmp_path / "out"), "--quiet", "--function-timeout", "5"]
+    assert main(common) == 0
+    (folder / "broken.ipynb").write_bytes(hs.CASES["invalid-json"].build())
+    assert main(common) == 1
+    assert "needs review" in capsys.readouterr().out
