@@ -27,7 +27,6 @@ import ast
 import copy
 import csv
 import hashlib
-import io
 import json
 import os
 import queue
@@ -539,8 +538,6 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
                     break
             if reason is None and info.get("error"):
                 reason = f"the test cell raised {info.get('error')}"
-            if reason is None and not cell["checks"]:
-                reason = None
         scores[gid] = 0.0 if reason else float(cell["points"])
         if reason:
             reasons[gid] = reason
