@@ -1,8 +1,9 @@
 """Per-student feedback page: score table with a reason for every lost point, then the notebook.
 
-The page is one self-contained HTML file (inline CSS, images embedded, no scripts) unless a
-MathJax location is given, in which case that single script is loaded to typeset the math; without
-it, math stays as readable TeX. It shows the instructor's text and test cells without their hidden
+The page is one self-contained HTML file (inline CSS, images embedded). Math is typeset by the
+course's own MathJax 3 when ``autograder.offline`` and its npm copy are present (embedded in the
+page, so it works offline), or by a MathJax at a given URL or path; otherwise it stays readable TeX.
+No CDN is ever used. It shows the instructor's text and test cells without their hidden
 part, the student's own code and (truncated) outputs, and never the reference or hidden cases.
 """
 from __future__ import annotations
@@ -44,13 +45,33 @@ def _png(data) -> str | None:
     return f'<img alt="figure output of this cell" src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
 
 
+def mathjax_block(mathjax: str | None) -> str:
+    """Script tags that typeset the page's math: ``None``/"auto" = the course's MathJax if installed,
+    "none" = no script, anything else = the URL or path of MathJax 3's ``tex-*.js``."""
+    if mathjax == "none":
+        return ""
+    try:
+        from autograder.offline import mathjax3_block
+    except ImportError:
+        mathjax3_block = None
+    if mathjax in (None, "auto"):
+        if mathjax3_block is None:
+            return ""
+        try:
+            return mathjax3_block()
+        except OSError:
+            return ""
+    if mathjax3_block is not None:
+        return mathjax3_block(src=html.escape(mathjax))
+    return ("<script>window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']]}};</script>"
+            f"<script defer src='{html.escape(mathjax)}'></script>")
+
+
 def render(assignment, result, mathjax: str | None = None) -> str:
     e = html.escape
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(assignment.name)} feedback: "
              f"{e(result.student)}</title><style>{CSS}</style>"]
-    if mathjax:
-        parts.append("<script>window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']]}};</script>"
-                     f"<script async src='{e(mathjax)}'></script>")
+    parts.append(mathjax_block(mathjax))
     parts.append("</head><body>")
     parts.append(f"<h1>{e(assignment.name)}: feedback for {e(result.student)}</h1>")
     parts.append(f"<p><strong>Score: {result.total:g} / {assignment.max_score:g}</strong></p>")

@@ -842,7 +842,9 @@ def main(argv: list[str]) -> int:
                         help="memory of a whole sandbox in MB, where cgroups can be made (default %(default)s)")
     parser.add_argument("--processes", type=int, default=sandbox.Limits.processes,
                         help="process limit of a sandbox (default %(default)s)")
-    parser.add_argument("--mathjax", default=None, help="URL or path of MathJax's tex-chtml.js for the feedback pages")
+    parser.add_argument("--mathjax", default=None,
+                        help="MathJax 3 for the feedback pages: a URL or path of tex-*.js, or 'none' "
+                             "(default: the course's own copy embedded, when installed; never a CDN)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run student code without bubblewrap (resource limits only; no file-system or network isolation)")
     parser.add_argument("--shard", default=None, metavar="K/N",

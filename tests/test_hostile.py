@@ -54,7 +54,7 @@ def test_hostile_submission_gets_its_score_and_reason(batch, name):
     (page,) = (root / "out" / "feedback" / name / hs.ASSIGNMENT).glob("*.html")
     text = page.read_text()
     assert "BEGIN HIDDEN TESTS" not in text and "from autograder" not in text and "check(" not in text
-    assert len(text) < 2_000_000
+    assert "x" * 20_000 not in text and len(text) < 5_000_000  # outputs truncated (MathJax may be embedded)
     for question in case.lost:
         assert question in text
 
