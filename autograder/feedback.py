@@ -21,7 +21,7 @@ th{background:#f3f3f3} .full{color:#1a7f37} .lost{color:#b3261e}
 pre.out{background:#fff;border-color:#eee} pre.err{background:#fff5f5;border-color:#f3caca}
 .tag{font-size:.8rem;color:#666} .result{padding:.4rem .6rem;border-radius:4px;margin:.2rem 0}
 .result.ok{background:#eaf6ec} .result.bad{background:#fdecea} .notes{background:#fff8e1;padding:.5rem 1rem;border-radius:4px}
-img{max-width:100%}
+img{max-width:100%} .anchor-link{display:none}
 """
 
 
