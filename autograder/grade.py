@@ -48,7 +48,8 @@ from autograder.checking import compare, describe, rng_for
 from autograder.probe import wire
 from autograder.release import REPO, SOLUTIONS
 
-VERSION = "2"  # bump when a change of the grader must invalidate cached results
+VERSION = "2"  # cached results are also invalidated by any change of the package's code (_code_digest)
+_CODE_DIGEST = ""
 MAX_NOTEBOOK_BYTES = 100 << 20
 HIDDEN_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 CHECK_RE = re.compile(r"""\bcheck\(\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']""")
@@ -690,9 +691,18 @@ def run_seed(work: Path, seed: int | None) -> int:
     return seed
 
 
+def _code_digest() -> str:
+    """A digest of the course package's code (grader, probe, specs, reference): a change re-grades everyone."""
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def _cache_key(assignment: Assignment, sub: Submission, seed: int, limits: sandbox.Limits, unsafe: bool) -> str:
     h = hashlib.sha256()
-    for part in (VERSION, assignment.digest, str(seed), json.dumps(asdict(limits), sort_keys=True), str(unsafe),
+    for part in (VERSION, _CODE_DIGEST, assignment.digest, str(seed), json.dumps(asdict(limits), sort_keys=True), str(unsafe),
                  sub.problem or "", hashlib.sha256(sub.data or b"").hexdigest()):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
@@ -743,6 +753,8 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     os.chmod(run_dir, 0o755)
     os.chmod(work, 0o755)
 
+    global _CODE_DIGEST
+    _CODE_DIGEST = _code_digest()
     subs = collect(Path(submissions), assignment, spec.notebook)
     if shard:
         k, n = shard

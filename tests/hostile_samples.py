@@ -311,6 +311,9 @@ def softmax(x, axis=-1):
 
 time.sleep({0.7 * CELL_TIMEOUT})
 """})),
+    # Fairness: a figure drawn with `%matplotlib inline` (as in a kernel) shows in the feedback.
+    "plots-inline": Hostile(notebook(edit=append_cell(
+        "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title('my plot')\nplt.show()\n"))),
     # Reseeding every random generator, at the top level and inside the functions.
     "reseeds-generators": Hostile(notebook({"softmax-answer": """
 import random

@@ -75,6 +75,13 @@ def test_nothing_to_steal_and_nothing_to_break(batch):
 
 
 @needs_bwrap
+def test_figures_show_in_the_feedback(batch):
+    root = batch[0]
+    page = (root / "out" / "feedback" / "plots-inline" / hs.ASSIGNMENT / "qkv.html").read_text()
+    assert page.count("data:image/png;base64,") == 1
+
+
+@needs_bwrap
 def test_no_sandbox_process_survives(batch):
     ps = subprocess.run(["ps", "-o", "uid=,pid=,args=", "-e"], capture_output=True, text=True).stdout
     left = [line for line in ps.splitlines() if int(line.split()[0]) >= sandbox.SANDBOX_UID_BASE]

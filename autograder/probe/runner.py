@@ -164,6 +164,21 @@ def run_isolated(shell, runner: Runner, index: int, source: str, budget: float) 
     runner.send({"kind": "cell", "index": index, "error": error})
 
 
+def _seed_matplotlib_cache() -> None:
+    """Copy the grader's matplotlib font list into this sandbox's (empty) matplotlib config folder."""
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mplcache")
+    dst = os.environ.get("MPLCONFIGDIR")
+    if not dst or not os.path.isdir(src):
+        return
+    try:
+        os.makedirs(dst, exist_ok=True)
+        for name in os.listdir(src):
+            with open(os.path.join(src, name), "rb") as fi, open(os.path.join(dst, name), "wb") as fo:
+                fo.write(fi.read())
+    except OSError:
+        pass
+
+
 def main(job: str) -> None:
     fd = int(os.environ["AUTOGRADER_CHANNEL_FD"])
     with open(os.path.join(job, "cells.json")) as fh:
@@ -173,13 +188,18 @@ def main(job: str) -> None:
     runner = Runner(fd, limits)
     checking._runner = runner
     os.set_inheritable(fd, False)
+    _seed_matplotlib_cache()
 
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     config = Config()
     config.HistoryManager.enabled = False  # no history database, no history thread
-    shell = InteractiveShell.instance(config=config, colors="NoColor")
+    class Shell(InteractiveShell):
+        def enable_gui(self, gui=None):  # `%matplotlib inline` asks for no GUI event loop
+            pass
+
+    shell = Shell.instance(config=config, colors="NoColor")
     shell.InteractiveTB.set_mode("Minimal")
     signal.signal(signal.SIGALRM, _on_alarm)
     for index, cell in enumerate(cells):
