@@ -16,7 +16,12 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 help:
 	@sed -n '1,5p' Makefile
 
+# bubblewrap sandboxes student code while grading (docs/grading.md); apt-get needs root, else sudo.
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): requirements.txt pyproject.toml
+	command -v bwrap >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap; } \
+		|| echo "warning: bubblewrap not installed; grading will refuse to run student code (see docs/grading.md)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -34,6 +39,10 @@ test: $(STAMP)
 
 release: $(STAMP)
 	$(PY) -m autograder release
+
+# make grade ASSIGNMENT=03-qkv SUBMISSIONS=path/to/submitted
+grade: $(STAMP)
+	$(PY) -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS)
 
 clean:
 	rm -rf _build
