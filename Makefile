@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book serve test release grade clean help
+.PHONY: book serve test release grade bench clean help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -24,17 +24,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+# Browser assets the book serves itself so that it works offline (MathJax 3, pinned in package-lock.json).
+ASSETS := node_modules/mathjax/es5/tex-chtml.js
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(ASSETS)
+
+# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+book: $(STAMP) $(ASSETS)
 	$(PY) -m autograder.book build
 
 serve: book
 	$(PY) -m autograder.book serve
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS) $(CHROMIUM)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(PY) -m autograder release
+
+bench: $(STAMP) $(ASSETS)
+	$(PY) benchmarks/book_build.py
 
 clean:
 	rm -rf _build
