@@ -256,3 +256,27 @@ def test_download_buttons_give_the_notebook_and_its_source(visit, page):
     saved = info.value.path()
     json.loads(Path(saved).read_text(encoding="utf-8"))
     assert not visit.problems, "\n".join(visit.problems)
+
+
+# --- graders' feedback renders math offline -----------------------------------------------------------
+
+def test_feedback_html_typesets_math_offline(browser, tmp_path):
+    """A feedback page rewritten by autograder.offline typesets its math from a file:// URL, no network."""
+    from autograder.offline import offline_html
+    from tests.test_offline import nbconvert_mathjax_page
+
+    page_file = tmp_path / "feedback.html"
+    page_file.write_text(offline_html(nbconvert_mathjax_page()), encoding="utf-8")
+    context = browser.new_context()
+    remote: list[str] = []
+    context.route("http*://**/*", lambda route: (remote.append(route.request.url), route.abort()))
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(page_file.as_uri(), wait_until="load")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                           " && MathJax.startup.promise.then(() => true)", timeout=30_000)
+    assert page.locator("mjx-container").count() == 2
+    assert "$" not in page.locator("body").inner_text()
+    context.close()
+    assert not remote and not errors, remote + errors
