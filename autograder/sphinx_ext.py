@@ -8,9 +8,9 @@ pages added later:
 * sphinx-thebe's loader (which points at unpkg.com and needs a live Binder anyway) is dropped from
   every page, and any ``<script src>``, stylesheet or image that still points at another host is a
   build warning (the build runs with ``-W``, so a warning fails it).
-* The glossary links back to where each term is used: every ``{term}`` reference in a chapter is
-  collected, and each glossary entry gets a "Used in" line pointing at the section of its first use
-  in every chapter.
+* The glossary links back to where each term is introduced: every ``{term}`` reference in a chapter
+  is collected, and each glossary entry gets a "First used in" line pointing at the section of its
+  first use in every chapter (so a page added later is linked with no edit to the glossary).
 """
 from __future__ import annotations
 
@@ -134,12 +134,14 @@ def _glossary_backlinks(app: Sphinx, doctree: nodes.document, docname: str) -> N
             if not found:
                 continue
             para = nodes.paragraph(classes=["glossary-uses"])
-            para += nodes.emphasis(text="Used in: ")
+            para += nodes.emphasis(text="First used in: ")
             for i, (doc, (anchor, title)) in enumerate(sorted(found.items(), key=lambda kv: order.get(kv[0], 1e9))):
                 if i:
                     para += nodes.Text("; ")
+                page_title = app.env.titles[doc].astext() if doc in app.env.titles else doc
+                text = page_title if title in (page_title, doc) else f"{page_title} \N{SECTION SIGN} {title}"
                 uri = app.builder.get_relative_uri(docname, doc) + (f"#{anchor}" if anchor else "")
-                para += nodes.reference("", title, internal=True, refuri=uri)
+                para += nodes.reference("", text, internal=True, refuri=uri)
             definition = next(iter(item.findall(nodes.definition)), None)
             if definition is not None:
                 definition += para

@@ -280,3 +280,28 @@ def test_feedback_html_typesets_math_offline(browser, tmp_path):
     assert "$" not in page.locator("body").inner_text()
     context.close()
     assert not remote and not errors, remote + errors
+
+
+def test_glossary_entries_link_back_to_the_chapters(built_book):
+    """Each glossary entry that a chapter links with {term} points back to that chapter's section."""
+    import re
+
+    from autograder.book import page_source
+
+    used = set()
+    for page in PAGES:
+        if page != "book/glossary":
+            for ref in re.findall(r"\{term\}`([^`]+)`", page_source(page, REPO).read_text(encoding="utf-8")):
+                target = re.search(r"<([^>]+)>", ref)
+                used.add((target.group(1) if target else ref).strip().lower())
+    text = (built_book / "book" / "glossary.html").read_text(encoding="utf-8")
+    entries = {}
+    for chunk in text.split("<dt ")[1:]:
+        dt = re.sub(r'<a class="headerlink".*?</a>', "", chunk.split("</dt>")[0].split(">", 1)[1])
+        name = re.sub(r"<[^>]+>", "", dt).strip().lower()
+        entries[name] = chunk.split("</dd>")[0]
+    assert used, "no page links a glossary term"
+    for term in used:
+        assert term in entries, f"{term!r} is not a glossary entry"
+        assert 'class="glossary-uses"' in entries[term] and "First used in" in entries[term], (
+            f"glossary entry {term!r} does not link back to the pages that use it")
