@@ -65,6 +65,7 @@ def build(root: Path = REPO, extra: list[str] | None = None) -> int:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     env.setdefault("MPLBACKEND", "Agg")
+    env["COURSE_STATIC_FIGURES"] = "1"  # autograder.widgets draws static figures instead of sliders
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--warningiserror", "--keep-going", *(extra or [])]
     start = time.perf_counter()
