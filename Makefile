@@ -30,10 +30,12 @@ $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(ASSETS)
 
-# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download is not used).
+# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download is not used);
+# a CJK font lets the screenshots show the glossary's Chinese.
 CHROMIUM ?= /usr/bin/chromium
+SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 $(CHROMIUM):
-	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+	$(SUDO) apt-get install -y chromium fonts-wqy-zenhei || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei)
 
 book: $(STAMP) $(ASSETS)
 	$(PY) -m autograder.book build
