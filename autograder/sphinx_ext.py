@@ -5,6 +5,7 @@ pages added later:
 
 * MathJax 3 is served from the site (``node_modules/mathjax``, installed by ``npm ci``; see
   ``autograder/book.py``); the build stops with a clear message if it is missing.
+* Colab's launch button, which cannot open a Markdown page, opens the page's exercise notebook.
 * sphinx-thebe's loader (which points at unpkg.com and needs a live Binder anyway) is dropped from
   every page, and any ``<script src>``, stylesheet or image that still points at another host is a
   build warning (the build runs with ``-W``, so a warning fails it).
@@ -59,6 +60,34 @@ def _drop_cdn_assets(app: Sphinx, pagename, templatename, context, doctree) -> N
     for key in ("script_files", "css_files"):
         if key in context:
             context[key] = [a for a in context[key] if keep(a)]
+
+
+def _colab_opens_the_exercises(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Colab cannot open a MyST Markdown page: point its launch button at the page's exercise notebook
+    (a real .ipynb in the repository), or drop the button when the page links none."""
+    import posixpath
+
+    if doctree is None or not str(context.get("page_source_suffix", "")).endswith(".md"):
+        return
+    notebooks = []
+    for ref in doctree.findall(addnodes.download_reference):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(pagename), ref.get("reftarget", "")))
+        if target.startswith("exercises/") and target.endswith(".ipynb"):
+            notebooks.append(target)
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        kept = []
+        for button in group.get("buttons", []):
+            if button.get("text") == "Colab":
+                if not notebooks:
+                    continue
+                base, _, _ = button["url"].partition("/blob/")
+                branch = button["url"].split("/blob/", 1)[1].split("/", 1)[0]
+                button = dict(button, url=f"{base}/blob/{branch}/{notebooks[0]}", text="Colab (exercises)",
+                              tooltip="Open this chapter's exercise notebook on Colab")
+            kept.append(button)
+        group["buttons"] = kept
 
 
 def _drop_thebe_config(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -172,6 +201,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _theme_defaults)
     app.connect("builder-inited", _check_mathjax)
     app.connect("html-page-context", _drop_cdn_assets, priority=900)
+    app.connect("html-page-context", _colab_opens_the_exercises, priority=900)
     app.connect("doctree-resolved", _drop_thebe_config, priority=900)
     app.connect("build-finished", _check_no_remote_assets)
     app.connect("doctree-read", _collect_term_uses)

@@ -305,3 +305,28 @@ def test_glossary_entries_link_back_to_the_chapters(built_book):
         assert term in entries, f"{term!r} is not a glossary entry"
         assert 'class="glossary-uses"' in entries[term] and "First used in" in entries[term], (
             f"glossary entry {term!r} does not link back to the pages that use it")
+
+
+@pytest.mark.parametrize("page", _notebook_pages())
+def test_launch_buttons_come_from_the_config(built_book, page):
+    """Binder opens the page, Colab opens the chapter's exercise notebook; both use _config.yml's repository."""
+    import re
+
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    repo_url = config["repository"]["url"].rstrip("/")
+    org_repo = "/".join(repo_url.split("/")[-2:])
+    text = (built_book / html_path(page)).read_text(encoding="utf-8")
+    links = re.findall(r'href="(https://[^"]+)"', text)
+    launch = config["launch_buttons"]
+    if launch.get("binderhub_url"):
+        binder = [u for u in links if u.startswith(launch["binderhub_url"].rstrip("/"))]
+        assert binder and f"/gh/{org_repo}/" in binder[0] and binder[0].endswith(f"{page}.md"), binder
+    if launch.get("colab_url"):
+        colab = [u for u in links if u.startswith(launch["colab_url"].rstrip("/"))]
+        assert colab, "no Colab button"
+        path = colab[0].split("/blob/", 1)[1].split("/", 1)[1]
+        assert path.startswith("exercises/") and (REPO / path).exists(), colab[0]
+    for secret in ("token=", "access_token", "api_key", "password"):
+        assert secret not in " ".join(links).lower()
