@@ -5,6 +5,8 @@ pages added later:
 
 * MathJax 3 is served from the site (``node_modules/mathjax``, installed by ``npm ci``; see
   ``autograder/book.py``); the build stops with a clear message if it is missing.
+* Widgets saved in a page's outputs (tqdm.auto's progress bars) are drawn as static HTML from their
+  saved state: the book loads no widget JavaScript (``nb_ipywidgets_js`` is empty in _config.yml).
 * Colab's launch button, which cannot open a Markdown page, opens the page's exercise notebook.
 * sphinx-thebe's loader (which points at unpkg.com and needs a live Binder anyway) is dropped from
   every page, and any ``<script src>``, stylesheet or image that still points at another host is a
@@ -88,6 +90,58 @@ def _colab_opens_the_exercises(app: Sphinx, pagename, templatename, context, doc
                               tooltip="Open this chapter's exercise notebook on Colab")
             kept.append(button)
         group["buttons"] = kept
+
+
+# --- widgets (e.g. tqdm.auto's progress bars) drawn as static HTML from their saved state -----------
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_WIDGET_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>', re.S)
+
+
+def static_widget(state: dict, model_id: str) -> str:
+    """HTML for one saved widget: boxes, HTML/labels and progress bars (what tqdm draws); else nothing."""
+    model = state.get(model_id)
+    if model is None:
+        return ""
+    name, st = model.get("model_name", ""), model.get("state", {})
+    if name in ("HBoxModel", "VBoxModel"):
+        direction = "row" if name == "HBoxModel" else "column"
+        children = "".join(static_widget(state, c.removeprefix("IPY_MODEL_")) for c in st.get("children", []))
+        return (f'<div class="widget-static" style="display:flex;flex-direction:{direction};gap:.5em;'
+                f'align-items:center">{children}</div>')
+    if name in ("HTMLModel", "LabelModel", "HTMLMathModel"):
+        value = st.get("value", "")
+        return f"<span>{value if name != 'LabelModel' else html_escape(value)}</span>"
+    if name in ("FloatProgressModel", "IntProgressModel"):
+        return (f'<progress max="{st.get("max", 100)}" value="{st.get("value", 0)}" '
+                f'style="width:16em" aria-label="progress"></progress>')
+    return ""
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def _static_widgets(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """The book loads no widget JavaScript: draw saved widgets as static HTML and drop their state."""
+    scripts = context.get("script_files", [])
+    states = [a for a in scripts if getattr(a, "attributes", {}).get("type") == WIDGET_STATE]
+    if not states:
+        return
+    import json
+
+    context["script_files"] = [a for a in scripts if a not in states]
+    state = json.loads(states[0].attributes.get("body", "{}")).get("state", {})
+
+    def render(match: re.Match) -> str:
+        try:
+            return static_widget(state, json.loads(match.group(1)).get("model_id", ""))
+        except ValueError:
+            return ""
+
+    context["body"] = _WIDGET_VIEW.sub(render, context.get("body", ""))
 
 
 def _drop_thebe_config(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -202,6 +256,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", _check_mathjax)
     app.connect("html-page-context", _drop_cdn_assets, priority=900)
     app.connect("html-page-context", _colab_opens_the_exercises, priority=900)
+    app.connect("html-page-context", _static_widgets, priority=900)
     app.connect("doctree-resolved", _drop_thebe_config, priority=900)
     app.connect("build-finished", _check_no_remote_assets)
     app.connect("doctree-read", _collect_term_uses)

@@ -314,6 +314,8 @@ def test_launch_buttons_come_from_the_config(built_book, page):
 
     import yaml
 
+    from autograder.book import page_source
+
     config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
     repo_url = config["repository"]["url"].rstrip("/")
     org_repo = "/".join(repo_url.split("/")[-2:])
@@ -323,7 +325,8 @@ def test_launch_buttons_come_from_the_config(built_book, page):
     if launch.get("binderhub_url"):
         binder = [u for u in links if u.startswith(launch["binderhub_url"].rstrip("/"))]
         assert binder and f"/gh/{org_repo}/" in binder[0] and binder[0].endswith(f"{page}.md"), binder
-    if launch.get("colab_url"):
+    source = page_source(page, REPO).read_text(encoding="utf-8")
+    if launch.get("colab_url") and re.search(r"exercises/[^`>)\s]+\.ipynb", source):
         colab = [u for u in links if u.startswith(launch["colab_url"].rstrip("/"))]
         assert colab, "no Colab button"
         path = colab[0].split("/blob/", 1)[1].split("/", 1)[1]

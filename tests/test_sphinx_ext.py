@@ -28,3 +28,19 @@ def test_remote_assets_are_flagged(html):
 @pytest.mark.parametrize("html", LOCAL)
 def test_local_assets_and_plain_links_are_not(html):
     assert not _REMOTE.search(html)
+
+
+def test_saved_progress_bar_becomes_static_html():
+    """tqdm.auto in a notebook saves an HBox(HTML, FloatProgress, HTML); the book draws it without JS."""
+    from autograder.sphinx_ext import static_widget
+
+    state = {
+        "box": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_a", "IPY_MODEL_bar", "IPY_MODEL_b"]}},
+        "a": {"model_name": "HTMLModel", "state": {"value": "training: 100%"}},
+        "bar": {"model_name": "FloatProgressModel", "state": {"max": 50.0, "value": 50.0}},
+        "b": {"model_name": "HTMLModel", "state": {"value": " 50/50 [00:01&lt;00:00]"}},
+        "slider": {"model_name": "FloatSliderModel", "state": {"value": 0.5}},
+    }
+    html = static_widget(state, "box")
+    assert html.index("training: 100%") < html.index('<progress max="50.0" value="50.0"') < html.index("50/50")
+    assert static_widget(state, "slider") == "" and static_widget(state, "missing") == ""
