@@ -55,13 +55,17 @@ def ensure_assets(root: Path = REPO) -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise SystemExit("npm is needed once to install MathJax for the offline book (apt-get install npm)")
+        raise RuntimeError("npm is needed once to install MathJax for the offline book (apt-get install npm)")
     subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=root, check=True)
 
 
 def build(root: Path = REPO, extra: list[str] | None = None) -> int:
     """Run ``jupyter-book build`` on the repository; return its exit status."""
-    ensure_assets(root)
+    try:
+        ensure_assets(root)
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        print(f"Book build FAILED: {err}", file=sys.stderr)
+        return 2
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     env.setdefault("MPLBACKEND", "Agg")
