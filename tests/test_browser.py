@@ -333,3 +333,22 @@ def test_launch_buttons_come_from_the_config(built_book, page):
         assert path.startswith("exercises/") and (REPO / path).exists(), colab[0]
     for secret in ("token=", "access_token", "api_key", "password"):
         assert secret not in " ".join(links).lower()
+
+
+def test_book_also_works_opened_as_files(browser, built_book):
+    """README: 'open _build/html/index.html' (file://, no server): math and figures still render."""
+    context = browser.new_context()
+    problems: list[str] = []
+    context.route("http*://**/*", lambda route: (problems.append(f"remote: {route.request.url}"), route.abort()))
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    chapter = next((p for p in PAGES if p not in ("book/intro", "book/glossary", "book/references")), "book/glossary")
+    page.goto((built_book / html_path(chapter)).as_uri(), wait_until="load")
+    page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise"
+                           " && MathJax.startup.promise.then(() => true))", timeout=30_000)
+    assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    if page.locator("article .math").count():
+        assert page.locator("mjx-container").count() > 0
+    context.close()
+    assert not problems, "\n".join(problems)
