@@ -11,6 +11,8 @@ pages added later:
 * sphinx-thebe's loader (which points at unpkg.com and needs a live Binder anyway) is dropped from
   every page, and any ``<script src>``, stylesheet or image that still points at another host is a
   build warning (the build runs with ``-W``, so a warning fails it).
+* The first use of every glossary term on a page links to the glossary (an explicit ``{term}`` link
+  earlier on the page counts; headings, code, math and existing links are left alone).
 * The glossary links back to where each term is introduced: every ``{term}`` reference in a chapter
   is collected, and each glossary entry gets a "First used in" line pointing at the section of its
   first use in every chapter (so a page added later is linked with no edit to the glossary).
@@ -165,7 +167,81 @@ def _check_no_remote_assets(app: Sphinx, exception) -> None:
                            type="course", subtype="remote-asset")
 
 
-# --- glossary back-links ------------------------------------------------------------------------
+# --- glossary: first use of each term links to it; each entry links back ----------------------------
+
+SKIP_AUTOLINK = {"book/glossary", "book/references"}
+_NO_LINK_INSIDE = (nodes.title, nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.reference,
+                   addnodes.pending_xref, nodes.raw, nodes.rubric, nodes.citation_reference, nodes.footnote_reference,
+                   nodes.term, nodes.caption, nodes.label, nodes.field_name)
+
+
+def glossary_terms(srcdir: Path) -> list[str]:
+    """The terms of the ``{glossary}`` block(s) of book/glossary.md, as written."""
+    path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
+    if not path.exists():
+        return []
+    terms = []
+    for block in re.findall(r"^```+\{glossary\}[^\n]*\n(.*?)^```+\s*$", path.read_text(encoding="utf-8"), re.M | re.S):
+        terms += [line.strip() for line in block.splitlines()
+                  if line.strip() and not line[0].isspace() and not line.startswith(":")]
+    return terms
+
+
+def term_pattern(terms: list[str]) -> re.Pattern | None:
+    """Whole-word, case-insensitive, longest term first, optional plural."""
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])({alternatives})(?:s|es)?(?![\w-])", re.I)
+
+
+def _auto_link_first_uses(app: Sphinx, doctree: nodes.document) -> None:
+    """Link the first use of every glossary term on a page to the glossary (explicit {term} links count)."""
+    docname = app.env.docname
+    if docname in SKIP_AUTOLINK:
+        return
+    terms = glossary_terms(app.srcdir)
+    pattern = term_pattern(terms)
+    if pattern is None:
+        return
+    canonical = {t.lower(): t for t in terms}
+    done: set[str] = set()
+
+    def eligible(node) -> bool:
+        in_paragraph = False
+        for a in _ancestors(node):
+            if isinstance(a, _NO_LINK_INSIDE):
+                return False
+            if isinstance(a, nodes.container) and any(c.startswith("cell") for c in a.get("classes", [])):
+                return False
+            if isinstance(a, nodes.paragraph):
+                in_paragraph = True
+        return in_paragraph
+
+    for node in list(doctree.findall(lambda n: isinstance(n, (nodes.Text, addnodes.pending_xref)))):
+        if isinstance(node, addnodes.pending_xref):
+            if node.get("reftype") == "term":
+                done.add(node.get("reftarget", "").strip().lower())
+            continue
+        if not eligible(node):
+            continue
+        text, pieces, last = str(node), [], 0
+        for match in pattern.finditer(text):
+            term = match.group(1).lower()
+            if term in done or term not in canonical:
+                continue
+            done.add(term)
+            pieces.append(nodes.Text(text[last: match.start()]))
+            shown = match.group(0)
+            xref = addnodes.pending_xref("", nodes.inline(shown, shown, classes=["xref", "std", "std-term"]),
+                                         refdomain="std", reftype="term", reftarget=term, refexplicit=True,
+                                         refwarn=False, refdoc=docname)
+            pieces.append(xref)
+            last = match.end()
+        if pieces:
+            pieces.append(nodes.Text(text[last:]))
+            node.parent.replace(node, [p for p in pieces if not (isinstance(p, nodes.Text) and not str(p))])
+
 
 def _env_uses(env) -> dict:
     if not hasattr(env, "course_term_uses"):
@@ -247,7 +323,10 @@ def _toc_order(app: Sphinx) -> list[str]:
 
 
 def _glossary_outdated(app, env, added, changed, removed) -> list[str]:
-    """Rewrite the glossary whenever a page is re-read (its "Used in" lines may change)."""
+    """Re-read the glossary when a page changes (its "First used in" lines may change), and every page
+    when the glossary changes (a new term may need linking)."""
+    if GLOSSARY_DOC in changed:
+        return sorted(env.found_docs)
     return [GLOSSARY_DOC] if (added or changed or removed) and GLOSSARY_DOC in env.found_docs else []
 
 
@@ -259,6 +338,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", _static_widgets, priority=900)
     app.connect("doctree-resolved", _drop_thebe_config, priority=900)
     app.connect("build-finished", _check_no_remote_assets)
+    app.connect("doctree-read", _auto_link_first_uses, priority=400)
     app.connect("doctree-read", _collect_term_uses)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)

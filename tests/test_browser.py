@@ -352,3 +352,71 @@ def test_book_also_works_opened_as_files(browser, built_book):
         assert page.locator("mjx-container").count() > 0
     context.close()
     assert not problems, "\n".join(problems)
+
+
+class _ArticleText(html.parser.HTMLParser):
+    """Text of the <article> in order, each piece marked: in a glossary link, plain prose, or skipped."""
+
+    VOID = {"img", "br", "hr", "input", "meta", "link", "wbr", "source", "col"}
+    SKIP_TAGS = {"pre", "code", "script", "style", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "dt"}
+    SKIP_CLASSES = {"math", "cell_output", "admonition-title", "headerlink", "glossary-uses"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[tuple[str, str]] = []  # (tag, "glossary" | "skip" | "")
+        self.in_article = 0
+        self.pieces: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "article":
+            self.in_article += 1
+        if tag in self.VOID:
+            return
+        classes = set((attrs.get("class") or "").split())
+        mark = ""
+        if tag in self.SKIP_TAGS or classes & self.SKIP_CLASSES:
+            mark = "skip"
+        elif tag == "a":
+            mark = "glossary" if "glossary.html#term-" in (attrs.get("href") or "") or (
+                (attrs.get("href") or "").startswith("#term-")) else "skip"
+        self.stack.append((tag, mark))
+
+    def handle_endtag(self, tag):
+        if tag == "article":
+            self.in_article -= 1
+        if tag in self.VOID:
+            return
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data):
+        if self.in_article and data.strip():
+            marks = {m for _, m in self.stack}
+            self.pieces.append(("skip" if "skip" in marks else "glossary" if "glossary" in marks else "", data))
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("book/glossary", "book/references")])
+def test_first_use_of_each_glossary_term_links_to_the_glossary(built_book, page):
+    import re
+
+    from tests.test_glossary import ENTRIES
+
+    parser = _ArticleText()
+    parser.feed((built_book / html_path(page)).read_text(encoding="utf-8"))
+    seen, early = set(), []
+    for term in sorted(ENTRIES, key=len, reverse=True):
+        word = re.compile(rf"(?<![\w-]){re.escape(term)}(s|es)?(?![\w-])", re.I)
+        for mark, text in parser.pieces:
+            if mark == "skip" or not word.search(text):
+                continue
+            if mark == "":
+                # a longer term containing this one (e.g. 'soft attention') may have taken the link
+                longer = [t for t in seen if term in t and re.search(re.escape(t), text, re.I)]
+                if not longer:
+                    early.append(f"{term!r} first appears unlinked in: {text.strip()[:80]!r}")
+            seen.add(term)
+            break
+    assert not early, "\n".join(early)
