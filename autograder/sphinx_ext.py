@@ -13,6 +13,7 @@ pages added later:
   build warning (the build runs with ``-W``, so a warning fails it).
 * The first use of every glossary term on a page links to the glossary (an explicit ``{term}`` link
   earlier on the page counts; headings, code, math and existing links are left alone).
+* A link to a glossary term shows the term's Chinese equivalent on hover.
 * The glossary links back to where each term is introduced: every ``{term}`` reference in a chapter
   is collected, and each glossary entry gets a "First used in" line pointing at the section of its
   first use in every chapter (so a page added later is linked with no edit to the glossary).
@@ -195,6 +196,37 @@ def term_pattern(terms: list[str]) -> re.Pattern | None:
     return re.compile(rf"(?<![\w-])({alternatives})(?:s|es)?(?![\w-])", re.I)
 
 
+def glossary_chinese(srcdir: Path) -> dict[str, str]:
+    """term id (as Sphinx makes it: ``term-soft-addressing``) -> the Chinese equivalent opening its entry."""
+    path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
+    if not path.exists():
+        return {}
+    out, term = {}, None
+    for block in re.findall(r"^```+\{glossary\}[^\n]*\n(.*?)^```+\s*$", path.read_text(encoding="utf-8"), re.M | re.S):
+        for line in block.splitlines():
+            if line.strip() and not line[0].isspace() and not line.startswith(":"):
+                term = line.strip()
+            elif line.strip() and term is not None:
+                chinese = re.findall(r"[\u4e00-\u9fff][\u4e00-\u9fff/\-－ ]*", line.split(". ")[0])
+                if chinese:
+                    out["term-" + re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")] = " / ".join(c.strip() for c in chinese)
+                term = None
+    return out
+
+
+def _chinese_tooltips(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Hovering a link to a glossary term shows its Chinese equivalent."""
+    if "body" not in context or "#term-" not in context["body"]:
+        return
+    chinese = glossary_chinese(app.srcdir)
+
+    def add_title(match: re.Match) -> str:
+        zh = chinese.get(match.group(2))
+        return f'{match.group(0)[:-1]} title="{zh}">' if zh and "title=" not in match.group(0) else match.group(0)
+
+    context["body"] = re.sub(r'<a class="reference internal" href="([^"]*#(term-[\w-]+))"[^>]*>', add_title, context["body"])
+
+
 def _auto_link_first_uses(app: Sphinx, doctree: nodes.document) -> None:
     """Link the first use of every glossary term on a page to the glossary (explicit {term} links count)."""
     docname = app.env.docname
@@ -336,6 +368,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", _drop_cdn_assets, priority=900)
     app.connect("html-page-context", _colab_opens_the_exercises, priority=900)
     app.connect("html-page-context", _static_widgets, priority=900)
+    app.connect("html-page-context", _chinese_tooltips, priority=900)
     app.connect("doctree-resolved", _drop_thebe_config, priority=900)
     app.connect("build-finished", _check_no_remote_assets)
     app.connect("doctree-read", _auto_link_first_uses, priority=400)

@@ -420,3 +420,8 @@ def test_first_use_of_each_glossary_term_links_to_the_glossary(built_book, page)
             seen.add(term)
             break
     assert not early, "\n".join(early)
+    # Hovering a glossary link shows the Chinese term.
+    text = (built_book / html_path(page)).read_text(encoding="utf-8")
+    titles = re.findall(r'href="[^"]*glossary\.html#term-[^"]*"[^>]*title="([^"]*)"', text)
+    links = re.findall(r'href="[^"]*glossary\.html#term-', text)
+    assert len(titles) == len(links) and all(re.search(r"[\u4e00-\u9fff]", t) for t in titles)
