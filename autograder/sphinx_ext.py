@@ -221,7 +221,7 @@ def _chinese_tooltips(app: Sphinx, pagename, templatename, context, doctree) -> 
     chinese = glossary_chinese(app.srcdir)
 
     def add_title(match: re.Match) -> str:
-        zh = chinese.get(match.group(2))
+        zh = chinese.get(match.group(2).lower())
         return f'{match.group(0)[:-1]} title="{zh}">' if zh and "title=" not in match.group(0) else match.group(0)
 
     context["body"] = re.sub(r'<a class="reference internal" href="([^"]*#(term-[\w-]+))"[^>]*>', add_title, context["body"])
