@@ -47,7 +47,7 @@ MATHJAX3_CONFIG = {
     "svg": {"fontCache": "global"},
     "options": {"ignoreHtmlClass": "tex2jax_ignore", "processHtmlClass": "tex2jax_process"},
 }
-MARKER = "<!-- MathJax 3, served offline (autograder.offline) -->"
+MARKER = "<!-- MathJax 3, served offline (course feedback) -->"  # no module names: feedback must not reveal them
 
 
 def mathjax3_block(src: str | None = None, component: str = "tex-svg.js") -> str:

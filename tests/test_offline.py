@@ -47,3 +47,9 @@ def test_localise_feedback_rewrites_a_folder_in_place(tmp_path):
     assert all(remote_assets(p.read_text()) == [] for p in changed)
     assert localise_feedback(tmp_path) == []  # already done
 
+
+
+def test_rewritten_feedback_names_no_course_internals():
+    """tests/test_grading.py requires feedback to mention neither 'autograder' nor hidden tests."""
+    fixed = offline_html(nbconvert_mathjax_page())
+    assert "autograder" not in fixed.lower() and "HIDDEN TESTS" not in fixed
