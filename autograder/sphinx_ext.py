@@ -173,7 +173,8 @@ def _check_no_remote_assets(app: Sphinx, exception) -> None:
 SKIP_AUTOLINK = {"book/glossary", "book/references"}
 _NO_LINK_INSIDE = (nodes.title, nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.reference,
                    addnodes.pending_xref, nodes.raw, nodes.rubric, nodes.citation_reference, nodes.footnote_reference,
-                   nodes.term, nodes.caption, nodes.label, nodes.field_name)
+                   nodes.term, nodes.caption, nodes.label, nodes.field_name, nodes.citation, nodes.footnote,
+                   nodes.sidebar, nodes.topic)
 
 
 def glossary_terms(srcdir: Path) -> list[str]:

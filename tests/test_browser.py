@@ -359,7 +359,8 @@ class _ArticleText(html.parser.HTMLParser):
 
     VOID = {"img", "br", "hr", "input", "meta", "link", "wbr", "source", "col"}
     SKIP_TAGS = {"pre", "code", "script", "style", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "dt"}
-    SKIP_CLASSES = {"math", "cell_output", "admonition-title", "headerlink", "glossary-uses"}
+    SKIP_CLASSES = {"math", "cell_output", "admonition-title", "headerlink", "glossary-uses", "citation", "footnote",
+                    "sidebar", "topic", "caption", "rubric"}
 
     def __init__(self):
         super().__init__()
