@@ -9,7 +9,6 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 JOBS    ?= 2
 export PYTHONPATH := $(CURDIR)
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book serve test release grade bench clean help

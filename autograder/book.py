@@ -68,7 +68,9 @@ def build(root: Path = REPO, extra: list[str] | None = None) -> int:
         return 2
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    env.setdefault("MPLBACKEND", "Agg")
+    # Kernels must use matplotlib's inline backend, or figures are not captured: a test run's
+    # MPLBACKEND=Agg must not leak into the pages.
+    env.pop("MPLBACKEND", None)
     env["COURSE_STATIC_FIGURES"] = "1"  # autograder.widgets draws static figures instead of sliders
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--warningiserror", "--keep-going", *(extra or [])]

@@ -7,6 +7,7 @@ from autograder.checking import FunctionSpec
 
 #: assignment id (the folder name under solutions/) -> module of autograder.specs
 MODULES = {
+    "01-glimpse": "autograder.specs.glimpse",
     "03-qkv": "autograder.specs.qkv",
 }
 
