@@ -9,6 +9,12 @@ from autograder.checking import FunctionSpec
 MODULES = {
     "01-glimpse": "autograder.specs.glimpse",
     "03-qkv": "autograder.specs.qkv",
+    "05-variants": "autograder.specs.variants",
+    "06-self-attention": "autograder.specs.self_attention",
+    "07-multihead": "autograder.specs.multihead",
+    "02-seq2seq": "autograder.specs.seq2seq",
+    "03-qkv": "autograder.specs.qkv",
+    "04-alignment": "autograder.specs.alignment",
 }
 
 
