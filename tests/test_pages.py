@@ -89,8 +89,8 @@ def test_numbered_equations_and_cross_references(page):
 
 def test_citations_are_in_the_bibliography(page):
     path, text = page
-    cited = [k.strip() for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text) for k in group.split(",")]
-    assert cited, f"{path}: cites nothing ({{cite}}`key` with keys from book/references.bib)"
+    cited = [k.strip() for group in re.findall(r"\{(?:foot)?cite(?::\w+)?\}`([^`]+)`", text) for k in group.split(",")]
+    assert cited, f"{path}: cites nothing ({{footcite}}`key` with keys from book/references.bib)"
     # A page-local {bibliography} with :keyprefix: p- is cited as {cite}`p-key`.
     prefixes = re.findall(r"^:keyprefix:\s*(\S+)\s*$", text, re.M)
     cited = [next((k[len(p):] for p in prefixes if k.startswith(p)), k) for k in cited]
