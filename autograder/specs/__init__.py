@@ -8,6 +8,7 @@ from autograder.checking import FunctionSpec
 #: assignment id (the folder name under solutions/) -> module of autograder.specs
 MODULES = {
     "03-qkv": "autograder.specs.qkv",
+    "08-transformer": "autograder.specs.transformer",
 }
 
 
