@@ -9,6 +9,7 @@ from autograder.checking import FunctionSpec
 MODULES = {
     "03-qkv": "autograder.specs.qkv",
     "08-transformer": "autograder.specs.transformer",
+    "09-gpt-bert": "autograder.specs.lm",
 }
 
 
