@@ -181,7 +181,7 @@ def generate(model: TinyTransformerLM, vocab: CharVocab, prompt: str, n: int, te
     rng = rng or np.random.default_rng(0)
     ids = list(vocab.encode(prompt))
     for _ in range(n):
-        ctx = torch.tensor([ids[-model.block:]])
+        ctx = torch.from_numpy(np.array(ids[-model.block:], dtype=np.int64))[None]  # (1, n)
         logits = model(ctx)[0, -1].double().numpy()
         logits[vocab.mask_id] = -np.inf  # the [MASK] id exists only for the masked model
         ids.append(sample_next(logits, temperature, top_k, rng))

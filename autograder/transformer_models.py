@@ -52,7 +52,7 @@ class MultiHeadAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """Position-wise feed-forward network d_model -> d_ff -> d_model with ReLU (eq. 8.3)."""
+    """Position-wise feed-forward network d_model -> d_ff -> d_model with ReLU (eq-ffn)."""
 
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
         super().__init__()
@@ -275,7 +275,7 @@ def train_reverser(
 ) -> TrainResult:
     """Train a ``Seq2SeqTransformer`` on ``task`` with Adam(0.9, 0.98), warm-up and label smoothing.
 
-    The learning rate follows ``lr_scale * warmup_lr(step, d_model, warmup)`` (eq. 8.7). Training stops
+    The learning rate follows ``lr_scale * warmup_lr(step, d_model, warmup)`` (eq-warmup). Training stops
     after ``steps`` steps or ``time_budget`` seconds, whichever comes first.
     """
     from tqdm.auto import tqdm

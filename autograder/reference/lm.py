@@ -11,7 +11,7 @@ from autograder.reference.qkv import softmax
 
 
 def mlm_mask(tokens, p: float, rng: np.random.Generator, mask_id: int, vocab_size: int):
-    """BERT's masked-language-model corruption, the 80/10/10 rule (Devlin et al. 2019, sec. 3.1; eq. 9.3).
+    """BERT's masked-language-model corruption, the 80/10/10 rule (Devlin et al. 2019, sec. 3.1; chapter 9, eq-mlm-rule).
 
     Every position is selected for prediction with probability ``p``. A selected position is replaced by
     ``mask_id`` with probability 0.8, by a uniformly random token of ``range(vocab_size)`` with probability
@@ -35,7 +35,7 @@ def mlm_mask(tokens, p: float, rng: np.random.Generator, mask_id: int, vocab_siz
 
 
 def sample_next(logits, temperature: float, top_k: int | None, rng: np.random.Generator):
-    """Sample the next token from ``logits`` (..., V) with a temperature and top-k filtering (eq. 9.4).
+    """Sample the next token from ``logits`` (..., V) with a temperature and top-k filtering (chapter 9, eq-sampling).
 
     * ``temperature == 0``: greedy, the argmax (the first one if tied); ``rng`` is not used.
     * otherwise divide the logits by ``temperature``; if ``top_k`` is a positive integer < V, set every logit

@@ -27,7 +27,7 @@ def _float(x) -> np.ndarray:
 
 
 def positional_encoding(n: int, d: int) -> np.ndarray:
-    """Sinusoidal positional encoding (eq. 8.1): PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...).
+    """Sinusoidal positional encoding (chapter 8, eq-positional-encoding): PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...).
 
     Returns an (n, d) float64 array. For odd d the last column is a sine (its cosine partner is dropped).
     """
@@ -41,7 +41,7 @@ def positional_encoding(n: int, d: int) -> np.ndarray:
 
 
 def layer_norm(x, gamma, beta, eps: float = 1e-5) -> np.ndarray:
-    """Layer normalisation over the last axis (eq. 8.2): gamma * (x - mean) / sqrt(var + eps) + beta.
+    """Layer normalisation over the last axis (eq-layer-norm): gamma * (x - mean) / sqrt(var + eps) + beta.
 
     The variance is the biased one (divide by d), as in Ba et al. (2016) and ``torch.nn.LayerNorm``.
     """
@@ -52,7 +52,7 @@ def layer_norm(x, gamma, beta, eps: float = 1e-5) -> np.ndarray:
 
 
 def feed_forward(x, params: dict) -> np.ndarray:
-    """Position-wise feed-forward network (eq. 8.3): max(0, x W_1 + b_1) W_2 + b_2."""
+    """Position-wise feed-forward network (eq-ffn): max(0, x W_1 + b_1) W_2 + b_2."""
     hidden = np.maximum(_float(x) @ params["W_1"] + params["b_1"], 0.0)  # (..., n, d_ff)
     return hidden @ params["W_2"] + params["b_2"]  # (..., n, d_model)
 
@@ -65,7 +65,7 @@ def _sublayer(x, fn, norm: dict, norm_first: bool) -> np.ndarray:
 
 
 def encoder_layer(x, params: dict, mask=None, norm_first: bool = False) -> np.ndarray:
-    """One encoder layer (eq. 8.4): self-attention then feed-forward, each a residual sub-layer.
+    """One encoder layer (eq-encoder-layer, eq-post-pre-ln): self-attention then feed-forward, each a residual sub-layer.
 
     ``norm_first=False`` is the original post-LN layer, ``True`` the pre-LN layer (Xiong et al. 2020).
     ``mask`` (True = may attend) broadcasts against (..., n, n). Returns (..., n, d_model).
@@ -81,7 +81,7 @@ def encoder_layer(x, params: dict, mask=None, norm_first: bool = False) -> np.nd
 
 
 def decoder_layer(y, memory, params: dict, self_mask=None, memory_mask=None, norm_first: bool = False) -> np.ndarray:
-    """One decoder layer (eq. 8.5): masked self-attention, encoder-decoder attention, feed-forward.
+    """One decoder layer (eq-decoder-layer): masked self-attention, encoder-decoder attention, feed-forward.
 
     In the encoder-decoder (cross) attention the queries come from the decoder stream ``y`` and the keys
     and values from the encoder output ``memory``. ``self_mask`` broadcasts against (..., n, n),
@@ -110,7 +110,7 @@ def log_softmax(logits, axis: int = -1) -> np.ndarray:
 
 
 def label_smoothing_loss(logits, target, eps: float, pad: int | None = None) -> float:
-    """Cross-entropy against smoothed targets (eq. 8.6), averaged over the non-padding tokens.
+    """Cross-entropy against smoothed targets (eq-label-smoothing), averaged over the non-padding tokens.
 
     The smoothed target puts 1 - eps + eps / C on the true class and eps / C on each of the C classes
     otherwise (the convention of ``torch.nn.functional.cross_entropy(label_smoothing=eps)``).
@@ -130,7 +130,7 @@ def label_smoothing_loss(logits, target, eps: float, pad: int | None = None) -> 
 
 
 def warmup_lr(step, d_model: int, warmup: int):
-    """The learning-rate schedule of Vaswani et al. (eq. 8.7): d_model^-0.5 min(step^-0.5, step warmup^-1.5).
+    """The learning-rate schedule of Vaswani et al. (eq-warmup): d_model^-0.5 min(step^-0.5, step warmup^-1.5).
 
     It rises linearly for ``warmup`` steps, then decays as 1/sqrt(step). Step 0 gives 0.0 (the limit of
     the formula: the linear branch is 0 there). ``step`` may be an integer or an array of them.
