@@ -9,32 +9,56 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 JOBS    ?= 2
 export PYTHONPATH := $(CURDIR)
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book serve test release grade clean help
+.PHONY: book serve test release grade bench clean help
 
 help:
 	@sed -n '1,5p' Makefile
 
+# bubblewrap sandboxes student code while grading (docs/grading.md); apt-get needs root, else sudo.
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): requirements.txt pyproject.toml
+	command -v bwrap >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap; } \
+		|| echo "warning: bubblewrap not installed; grading will refuse to run student code (see docs/grading.md)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+# Browser assets the book serves itself so that it works offline (MathJax 3, pinned in package-lock.json).
+ASSETS := node_modules/mathjax/es5/tex-chtml.js
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(ASSETS)
+
+# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download is not used);
+# a CJK font lets the screenshots show the glossary's Chinese.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium fonts-wqy-zenhei || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei)
+
+book: $(STAMP) $(ASSETS)
 	$(PY) -m autograder.book build
 
 serve: book
 	$(PY) -m autograder.book serve
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS) $(CHROMIUM)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(PY) -m autograder release
+
+# make grade ASSIGNMENT=03-qkv SUBMISSIONS=path/to/submitted
+grade: $(STAMP)
+	$(PY) -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS)
+
+bench: $(STAMP) $(ASSETS)
+	$(PY) benchmarks/book_build.py
+	$(PY) benchmarks/grading_benchmark.py
 
 clean:
 	rm -rf _build

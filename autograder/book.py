@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,11 +18,60 @@ REPO = Path(__file__).resolve().parent.parent
 HTML = REPO / "_build" / "html"
 
 
+MATHJAX = Path("node_modules") / "mathjax" / "es5" / "tex-chtml.js"
+
+
+def toc_pages(root: Path = REPO) -> list[str]:
+    """Every page of the table of contents (``_toc.yml``), in reading order, as paths without suffix."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    pages: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                pages.append(str(node["file"]).removesuffix(".md").removesuffix(".ipynb"))
+            for key in ("parts", "chapters", "sections"):
+                for child in node.get(key, []) or []:
+                    walk(child)
+
+    pages.append(str(toc["root"]).removesuffix(".md"))
+    walk(toc)
+    return pages
+
+
+def page_source(page: str, root: Path = REPO) -> Path:
+    """The source file of a toc entry (``.md`` or ``.ipynb``)."""
+    for suffix in (".md", ".ipynb"):
+        if (root / (page + suffix)).exists():
+            return root / (page + suffix)
+    raise FileNotFoundError(f"no source for toc entry {page!r}")
+
+
+def ensure_assets(root: Path = REPO) -> None:
+    """Install the browser assets the site serves itself (MathJax, from package-lock.json) if missing."""
+    if (root / MATHJAX).exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is needed once to install MathJax for the offline book (apt-get install npm)")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=root, check=True)
+
+
 def build(root: Path = REPO, extra: list[str] | None = None) -> int:
     """Run ``jupyter-book build`` on the repository; return its exit status."""
+    try:
+        ensure_assets(root)
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        print(f"Book build FAILED: {err}", file=sys.stderr)
+        return 2
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    env.setdefault("MPLBACKEND", "Agg")
+    # Kernels must use matplotlib's inline backend, or figures are not captured: a test run's
+    # MPLBACKEND=Agg must not leak into the pages.
+    env.pop("MPLBACKEND", None)
+    env["COURSE_STATIC_FIGURES"] = "1"  # autograder.widgets draws static figures instead of sliders
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--warningiserror", "--keep-going", *(extra or [])]
     start = time.perf_counter()
@@ -32,6 +82,26 @@ def build(root: Path = REPO, extra: list[str] | None = None) -> int:
     else:
         print(f"\nBook build FAILED after {took:.0f} s (a cell error or a Sphinx warning; see above)", file=sys.stderr)
     return status
+
+
+def build_once(run_id: str | None, root: Path = REPO) -> int:
+    """Build the book at most once per ``run_id`` (e.g. one pytest run) even from parallel processes.
+
+    The first caller builds under a file lock and records the exit status; later callers with the same
+    ``run_id`` wait for the lock and reuse it. With ``run_id=None`` it always builds.
+    """
+    from filelock import FileLock
+
+    stamp = root / "_build" / ".last-build"
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(stamp) + ".lock"):
+        if run_id and stamp.exists():
+            last_id, _, status = stamp.read_text().partition(" ")
+            if last_id == run_id:
+                return int(status)
+        status = build(root)
+        stamp.write_text(f"{run_id or '-'} {status}")
+        return status
 
 
 def serve(port: int = 8000) -> None:

@@ -64,3 +64,48 @@ def use_cjk_font() -> str | None:
             rcParams["font.sans-serif"] = [name] + list(rcParams["font.sans-serif"])
             return name
     return None
+
+
+def show_images(
+    images,
+    titles: Sequence[str] | None = None,
+    overlays=None,
+    boxes=None,
+    points=None,
+    overlay_cmap: str = "magma",
+    overlay_alpha: float = 0.6,
+    size: float = 2.8,
+):
+    """Draw images side by side, optionally with a heatmap over each, rectangles and marked points.
+
+    ``images``: a list of (H, W) or (H, W, 3) arrays (values in [0, 1] for RGB). For image ``i``:
+    ``overlays[i]`` is an (H, W) map drawn semi-transparently on top (or None); ``boxes[i]`` a list of
+    ``(top, left, height, width, colour)`` rectangles in pixel units; ``points[i]`` a list of
+    ``(row, col, marker, colour, label)``. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.3), squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes[0]):
+        img = np.asarray(images[i])
+        ax.imshow(np.clip(img, 0, 1) if img.ndim == 3 else img, cmap=None if img.ndim == 3 else "gray")
+        if overlays is not None and overlays[i] is not None:
+            ax.imshow(overlays[i], cmap=overlay_cmap, alpha=overlay_alpha)
+        for top, left, height, width, colour in (boxes[i] if boxes is not None and boxes[i] else []):
+            # Pixel (r, c) covers [c - 0.5, c + 0.5] x [r - 0.5, r + 0.5] in imshow's coordinates.
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False, edgecolor=colour, linewidth=1.5))
+        labelled = False
+        for row, col, marker, colour, label in (points[i] if points is not None and points[i] else []):
+            ax.plot(col, row, marker, color=colour, markerfacecolor="none", markersize=10, markeredgewidth=2, label=label)
+            labelled = labelled or bool(label)
+        if labelled:
+            ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=10)
+        ax.set_xlim(-0.5, img.shape[1] - 0.5)
+        ax.set_ylim(img.shape[0] - 0.5, -0.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig

@@ -1,0 +1,129 @@
+"""Per-student feedback page: score table with a reason for every lost point, then the notebook.
+
+The page is one self-contained HTML file (inline CSS, images embedded). Math is typeset by the
+course's own MathJax 3 when ``autograder.offline`` and its npm copy are present (embedded in the
+page, so it works offline), or by a MathJax at a given URL or path; otherwise it stays readable TeX.
+No CDN is ever used. It shows the instructor's text and test cells without their hidden
+part, the student's own code and (truncated) outputs, and never the reference or hidden cases.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+
+CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.5rem} table{border-collapse:collapse;margin:1rem 0;width:100%}
+td,th{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3} .full{color:#1a7f37} .lost{color:#b3261e}
+.cell{margin:1rem 0} pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.6rem;overflow-x:auto;white-space:pre-wrap;margin:.2rem 0}
+pre.out{background:#fff;border-color:#eee} pre.err{background:#fff5f5;border-color:#f3caca}
+.tag{font-size:.8rem;color:#666} .result{padding:.4rem .6rem;border-radius:4px;margin:.2rem 0}
+.result.ok{background:#eaf6ec} .result.bad{background:#fdecea} .notes{background:#fff8e1;padding:.5rem 1rem;border-radius:4px}
+img{max-width:100%} .anchor-link{display:none}
+"""
+
+
+def _md(text: str) -> str:
+    try:
+        from nbconvert.filters.markdown_mistune import markdown2html_mistune
+        return markdown2html_mistune(text)
+    except Exception:  # noqa: BLE001 - fall back to plain text
+        return f"<pre>{html.escape(text)}</pre>"
+
+
+def _png(data) -> str | None:
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    return f'<img alt="figure output of this cell" src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
+
+
+def mathjax_block(mathjax: str | None) -> str:
+    """Script tags that typeset the page's math: ``None``/"auto" = the course's MathJax if installed,
+    "none" = no script, anything else = the URL or path of MathJax 3's ``tex-*.js``."""
+    if mathjax == "none":
+        return ""
+    try:
+        from autograder.offline import mathjax3_block
+    except ImportError:
+        mathjax3_block = None
+    if mathjax in (None, "auto"):
+        if mathjax3_block is None:
+            return ""
+        try:
+            return mathjax3_block()
+        except OSError:
+            return ""
+    if mathjax3_block is not None:
+        return mathjax3_block(src=html.escape(mathjax))
+    return ("<script>window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']]}};</script>"
+            f"<script defer src='{html.escape(mathjax)}'></script>")
+
+
+def render(assignment, result, mathjax: str | None = None) -> str:
+    e = html.escape
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(assignment.name)} feedback: "
+             f"{e(result.student)}</title><style>{CSS}</style>"]
+    parts.append(mathjax_block(mathjax))
+    parts.append("</head><body>")
+    parts.append(f"<h1>{e(assignment.name)}: feedback for {e(result.student)}</h1>")
+    parts.append(f"<p><strong>Score: {result.total:g} / {assignment.max_score:g}</strong></p>")
+    parts.append("<table><tr><th>question</th><th>points</th><th>score</th><th>why points were lost</th></tr>")
+    for cell in assignment.tests:
+        got = result.scores.get(cell.grade_id, 0.0)
+        cls = "full" if got >= cell.points else "lost"
+        parts.append(f"<tr><td>{e(cell.grade_id)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td>"
+                     f"<td>{e(result.reasons.get(cell.grade_id, ''))}</td></tr>")
+    parts.append("</table>")
+    student_notes = [n for n in result.notes if not n.startswith("sandbox stderr")]
+    if student_notes:
+        parts.append("<div class='notes'><p>Notes from the grader:</p><ul>")
+        parts += [f"<li>{e(n)}</li>" for n in student_notes]
+        parts.append("</ul></div>")
+    if not result.cells:
+        parts.append("<p>Your notebook could not be run, so there is nothing more to show.</p>")
+    for cell in result.cells:
+        parts.append("<div class='cell'>")
+        if cell["kind"] == "markdown":
+            if cell["origin"] == "source":
+                parts.append(_md(cell["shown"]))
+            else:
+                parts.append(f"<pre>{e(cell['shown'])}</pre>")
+            parts.append("</div>")
+            continue
+        label = {"answer": "your answer", "extra": "your cell", "test": "test", "locked": "given code"}[cell["role"]]
+        parts.append(f"<div class='tag'>{label}{' ' + e(cell['grade_id']) if cell.get('grade_id') else ''}</div>")
+        parts.append(f"<pre>{e(cell['shown'])}</pre>")
+        if cell.get("stdout"):
+            parts.append(f"<pre class='out'>{e(cell['stdout'])}</pre>")
+        if cell.get("stderr"):
+            parts.append(f"<pre class='out err'>{e(cell['stderr'])}</pre>")
+        for disp in cell.get("displays") or []:
+            if not isinstance(disp, dict):
+                continue
+            img = _png(disp.get("image/png"))
+            if img:
+                parts.append(img)
+            elif isinstance(disp.get("text/plain"), str):
+                parts.append(f"<pre class='out'>{e(disp['text/plain'])}</pre>")
+        if cell.get("error") and cell["role"] != "test":
+            parts.append(f"<pre class='out err'>{e(str(cell['error']))}</pre>")
+        if not cell.get("ran", True):
+            parts.append("<div class='result bad'>This cell did not run.</div>")
+        if cell["role"] == "test":
+            gid = cell["grade_id"]
+            got = result.scores.get(gid, 0.0)
+            if gid in result.reasons:
+                parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {e(result.reasons[gid])}</div>")
+            else:
+                parts.append(f"<div class='result ok'>{got:g} / {cell['points']:g}: passed</div>")
+        parts.append("</div>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

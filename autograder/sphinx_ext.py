@@ -1,0 +1,381 @@
+"""Sphinx extension of the online book (listed in ``_config.yml`` under ``sphinx.extra_extensions``).
+
+It keeps the built site self-contained and checks it while it is built, for every page, including
+pages added later:
+
+* MathJax 3 is served from the site (``node_modules/mathjax``, installed by ``npm ci``; see
+  ``autograder/book.py``); the build stops with a clear message if it is missing.
+* Widgets saved in a page's outputs (tqdm.auto's progress bars) are drawn as static HTML from their
+  saved state: the book loads no widget JavaScript (``nb_ipywidgets_js`` is empty in _config.yml).
+* Colab's launch button, which cannot open a Markdown page, opens the page's exercise notebook.
+* sphinx-thebe's loader (which points at unpkg.com and needs a live Binder anyway) is dropped from
+  every page, and any ``<script src>``, stylesheet or image that still points at another host is a
+  build warning (the build runs with ``-W``, so a warning fails it).
+* The first use of every glossary term on a page links to the glossary (an explicit ``{term}`` link
+  earlier on the page counts; headings, code, math and existing links are left alone).
+* A link to a glossary term shows the term's Chinese equivalent on hover.
+* The glossary links back to where each term is introduced: every ``{term}`` reference in a chapter
+  is collected, and each glossary entry gets a "First used in" line pointing at the section of its
+  first use in every chapter (so a page added later is linked with no edit to the glossary).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+MATHJAX = Path("node_modules") / "mathjax" / "es5" / "tex-chtml.js"
+GLOSSARY_DOC = "book/glossary"
+# A page must not *load* anything from another host (links to papers are fine).
+_REMOTE = re.compile(r"""<(?:script|img|iframe|source|audio|video)\b[^>]*\bsrc=["'](?:https?:)?//"""
+                     r"""|<link\b[^>]*\brel=["'](?:stylesheet|preload|modulepreload|icon)["'][^>]*\bhref=["'](?:https?:)?//"""
+                     r"""|@import\s+url\(["']?(?:https?:)?//""", re.I)
+
+
+def _theme_defaults(app: Sphinx, config) -> None:
+    """Light mode by default (figures have white backgrounds); an empty mode is a console error."""
+    context = dict(config.html_context or {})
+    context.setdefault("default_mode", "light")  # a template variable of pydata-sphinx-theme
+    config.html_context = context
+
+
+def _check_mathjax(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    path = Path(app.confdir) / MATHJAX
+    if not path.exists():
+        raise RuntimeError(
+            f"MathJax is missing ({path}). Run `npm ci` in {app.confdir} (or `make book`, which does it): "
+            "the book serves MathJax itself so that it works offline.")
+
+
+def _drop_cdn_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Remove thebe's CDN loader (and its stylesheet) from the page."""
+    def keep(asset) -> bool:
+        name = str(getattr(asset, "filename", asset) or "")
+        body = str(getattr(asset, "attributes", {}).get("body", ""))
+        return "thebe" not in name and "THEBE_JS_URL" not in body
+
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [a for a in context[key] if keep(a)]
+
+
+def _colab_opens_the_exercises(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Colab cannot open a MyST Markdown page: point its launch button at the page's exercise notebook
+    (a real .ipynb in the repository), or drop the button when the page links none."""
+    import posixpath
+
+    if doctree is None or not str(context.get("page_source_suffix", "")).endswith(".md"):
+        return
+    notebooks = []
+    for ref in doctree.findall(addnodes.download_reference):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(pagename), ref.get("reftarget", "")))
+        if target.startswith("exercises/") and target.endswith(".ipynb"):
+            notebooks.append(target)
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        kept = []
+        for button in group.get("buttons", []):
+            if button.get("text") == "Colab":
+                if not notebooks:
+                    continue
+                base, _, _ = button["url"].partition("/blob/")
+                branch = button["url"].split("/blob/", 1)[1].split("/", 1)[0]
+                button = dict(button, url=f"{base}/blob/{branch}/{notebooks[0]}", text="Colab (exercises)",
+                              tooltip="Open this chapter's exercise notebook on Colab")
+            kept.append(button)
+        group["buttons"] = kept
+
+
+# --- widgets (e.g. tqdm.auto's progress bars) drawn as static HTML from their saved state -----------
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_WIDGET_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>', re.S)
+
+
+def static_widget(state: dict, model_id: str) -> str:
+    """HTML for one saved widget: boxes, HTML/labels and progress bars (what tqdm draws); else nothing."""
+    model = state.get(model_id)
+    if model is None:
+        return ""
+    name, st = model.get("model_name", ""), model.get("state", {})
+    if name in ("HBoxModel", "VBoxModel"):
+        direction = "row" if name == "HBoxModel" else "column"
+        children = "".join(static_widget(state, c.removeprefix("IPY_MODEL_")) for c in st.get("children", []))
+        return (f'<div class="widget-static" style="display:flex;flex-direction:{direction};gap:.5em;'
+                f'align-items:center">{children}</div>')
+    if name in ("HTMLModel", "LabelModel", "HTMLMathModel"):
+        value = st.get("value", "")
+        return f"<span>{value if name != 'LabelModel' else html_escape(value)}</span>"
+    if name in ("FloatProgressModel", "IntProgressModel"):
+        return (f'<progress max="{st.get("max", 100)}" value="{st.get("value", 0)}" '
+                f'style="width:16em" aria-label="progress"></progress>')
+    return ""
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def _static_widgets(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """The book loads no widget JavaScript: draw saved widgets as static HTML and drop their state."""
+    scripts = context.get("script_files", [])
+    states = [a for a in scripts if getattr(a, "attributes", {}).get("type") == WIDGET_STATE]
+    if not states:
+        return
+    import json
+
+    context["script_files"] = [a for a in scripts if a not in states]
+    state = json.loads(states[0].attributes.get("body", "{}")).get("state", {})
+
+    def render(match: re.Match) -> str:
+        try:
+            return static_widget(state, json.loads(match.group(1)).get("model_id", ""))
+        except ValueError:
+            return ""
+
+    context["body"] = _WIDGET_VIEW.sub(render, context.get("body", ""))
+
+
+def _drop_thebe_config(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Remove sphinx-thebe's inert per-page configuration block (thebe is not used)."""
+    for raw in list(doctree.findall(nodes.raw)):
+        if "x-thebe-config" in raw.astext():
+            raw.parent.remove(raw)
+
+
+def _check_no_remote_assets(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in sorted(out.rglob("*.html")):
+        if "_static" in page.relative_to(out).parts:
+            continue
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for match in _REMOTE.finditer(text):
+            snippet = text[match.start(): match.start() + 160].split(">")[0]
+            logger.warning("%s loads an asset from another host: %s", page.relative_to(out), snippet,
+                           type="course", subtype="remote-asset")
+
+
+# --- glossary: first use of each term links to it; each entry links back ----------------------------
+
+SKIP_AUTOLINK = {"book/glossary", "book/references"}
+_NO_LINK_INSIDE = (nodes.title, nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.reference,
+                   addnodes.pending_xref, nodes.raw, nodes.rubric, nodes.citation_reference, nodes.footnote_reference,
+                   nodes.term, nodes.caption, nodes.label, nodes.field_name, nodes.citation, nodes.footnote,
+                   nodes.sidebar, nodes.topic)
+
+
+def glossary_terms(srcdir: Path) -> list[str]:
+    """The terms of the ``{glossary}`` block(s) of book/glossary.md, as written."""
+    path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
+    if not path.exists():
+        return []
+    terms = []
+    for block in re.findall(r"^```+\{glossary\}[^\n]*\n(.*?)^```+\s*$", path.read_text(encoding="utf-8"), re.M | re.S):
+        terms += [line.strip() for line in block.splitlines()
+                  if line.strip() and not line[0].isspace() and not line.startswith(":")]
+    return terms
+
+
+def term_pattern(terms: list[str]) -> re.Pattern | None:
+    """Whole-word, case-insensitive, longest term first, optional plural."""
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])({alternatives})(?:s|es)?(?![\w-])", re.I)
+
+
+def glossary_chinese(srcdir: Path) -> dict[str, str]:
+    """term id (as Sphinx makes it: ``term-soft-addressing``) -> the Chinese equivalent opening its entry."""
+    path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
+    if not path.exists():
+        return {}
+    out, term = {}, None
+    for block in re.findall(r"^```+\{glossary\}[^\n]*\n(.*?)^```+\s*$", path.read_text(encoding="utf-8"), re.M | re.S):
+        for line in block.splitlines():
+            if line.strip() and not line[0].isspace() and not line.startswith(":"):
+                term = line.strip()
+            elif line.strip() and term is not None:
+                chinese = re.findall(r"[\u4e00-\u9fff][\u4e00-\u9fff/\-－ ]*", line.split(". ")[0])
+                if chinese:
+                    out["term-" + re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")] = " / ".join(c.strip() for c in chinese)
+                term = None
+    return out
+
+
+def _chinese_tooltips(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Hovering a link to a glossary term shows its Chinese equivalent."""
+    if "body" not in context or "#term-" not in context["body"]:
+        return
+    chinese = glossary_chinese(app.srcdir)
+
+    def add_title(match: re.Match) -> str:
+        zh = chinese.get(match.group(2).lower())
+        return f'{match.group(0)[:-1]} title="{zh}">' if zh and "title=" not in match.group(0) else match.group(0)
+
+    context["body"] = re.sub(r'<a class="reference internal" href="([^"]*#(term-[\w-]+))"[^>]*>', add_title, context["body"])
+
+
+def _auto_link_first_uses(app: Sphinx, doctree: nodes.document) -> None:
+    """Link the first use of every glossary term on a page to the glossary (explicit {term} links count)."""
+    docname = app.env.docname
+    if docname in SKIP_AUTOLINK:
+        return
+    terms = glossary_terms(app.srcdir)
+    pattern = term_pattern(terms)
+    if pattern is None:
+        return
+    canonical = {t.lower(): t for t in terms}
+    done: set[str] = set()
+
+    def eligible(node) -> bool:
+        in_paragraph = False
+        for a in _ancestors(node):
+            if isinstance(a, _NO_LINK_INSIDE):
+                return False
+            if isinstance(a, nodes.container) and any(c.startswith("cell") for c in a.get("classes", [])):
+                return False
+            if isinstance(a, nodes.paragraph):
+                in_paragraph = True
+        return in_paragraph
+
+    for node in list(doctree.findall(lambda n: isinstance(n, (nodes.Text, addnodes.pending_xref)))):
+        if isinstance(node, addnodes.pending_xref):
+            if node.get("reftype") == "term":
+                done.add(node.get("reftarget", "").strip().lower())
+            continue
+        if not eligible(node):
+            continue
+        text, pieces, last = str(node), [], 0
+        for match in pattern.finditer(text):
+            term = match.group(1).lower()
+            if term in done or term not in canonical:
+                continue
+            done.add(term)
+            pieces.append(nodes.Text(text[last: match.start()]))
+            shown = match.group(0)
+            xref = addnodes.pending_xref("", nodes.inline(shown, shown, classes=["xref", "std", "std-term"]),
+                                         refdomain="std", reftype="term", reftarget=term, refexplicit=True,
+                                         refwarn=False, refdoc=docname)
+            pieces.append(xref)
+            last = match.end()
+        if pieces:
+            pieces.append(nodes.Text(text[last:]))
+            node.parent.replace(node, [p for p in pieces if not (isinstance(p, nodes.Text) and not str(p))])
+
+
+def _env_uses(env) -> dict:
+    if not hasattr(env, "course_term_uses"):
+        env.course_term_uses = {}
+    return env.course_term_uses
+
+
+def _collect_term_uses(app: Sphinx, doctree: nodes.document) -> None:
+    """Record, for each ``{term}`` reference, the page and the section it sits in (first one per page)."""
+    docname = app.env.docname
+    uses = _env_uses(app.env)
+    for xref in doctree.findall(lambda n: isinstance(n, nodes.Element) and n.get("reftype") == "term"):
+        term = xref.get("reftarget", "").strip().lower()
+        section = next((a for a in _ancestors(xref) if isinstance(a, nodes.section)), None)
+        anchor = section["ids"][0] if section is not None and section["ids"] else ""
+        title = section[0].astext() if section is not None else docname
+        per_doc = uses.setdefault(term, {})
+        per_doc.setdefault(docname, (anchor, title))
+
+
+def _ancestors(node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
+def _purge(app, env, docname) -> None:
+    for per_doc in _env_uses(env).values():
+        per_doc.pop(docname, None)
+
+
+def _merge(app, env, docnames, other) -> None:
+    mine = _env_uses(env)
+    for term, per_doc in _env_uses(other).items():
+        mine.setdefault(term, {}).update({d: v for d, v in per_doc.items() if d in docnames})
+
+
+def _glossary_backlinks(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if docname != GLOSSARY_DOC:
+        return
+    uses = _env_uses(app.env)
+    order = {d: i for i, d in enumerate(_toc_order(app))}
+    for glossary in doctree.findall(addnodes.glossary):
+        for item in glossary.findall(nodes.definition_list_item):
+            terms = [t.astext().strip().lower() for t in item.findall(nodes.term)]
+            found = {}
+            for t in terms:
+                found.update({d: v for d, v in uses.get(t, {}).items() if d != GLOSSARY_DOC})
+            if not found:
+                continue
+            para = nodes.paragraph(classes=["glossary-uses"])
+            para += nodes.emphasis(text="First used in: ")
+            for i, (doc, (anchor, title)) in enumerate(sorted(found.items(), key=lambda kv: order.get(kv[0], 1e9))):
+                if i:
+                    para += nodes.Text("; ")
+                page_title = app.env.titles[doc].astext() if doc in app.env.titles else doc
+                text = page_title if title in (page_title, doc) else f"{page_title} \N{SECTION SIGN} {title}"
+                uri = app.builder.get_relative_uri(docname, doc) + (f"#{anchor}" if anchor else "")
+                para += nodes.reference("", text, internal=True, refuri=uri)
+            definition = next(iter(item.findall(nodes.definition)), None)
+            if definition is not None:
+                definition += para
+
+
+def _toc_order(app: Sphinx) -> list[str]:
+    """Documents in reading order (the toctree), falling back to alphabetical."""
+    env = app.env
+    seen: list[str] = []
+
+    def walk(doc: str) -> None:
+        if doc in seen:
+            return
+        seen.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(app.config.root_doc)
+    return seen + sorted(set(env.found_docs) - set(seen))
+
+
+def _glossary_outdated(app, env, added, changed, removed) -> list[str]:
+    """Re-read the glossary when a page changes (its "First used in" lines may change), and every page
+    when the glossary changes (a new term may need linking)."""
+    if GLOSSARY_DOC in changed:
+        return sorted(env.found_docs)
+    return [GLOSSARY_DOC] if (added or changed or removed) and GLOSSARY_DOC in env.found_docs else []
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _theme_defaults)
+    app.connect("builder-inited", _check_mathjax)
+    app.connect("html-page-context", _drop_cdn_assets, priority=900)
+    app.connect("html-page-context", _colab_opens_the_exercises, priority=900)
+    app.connect("html-page-context", _static_widgets, priority=900)
+    app.connect("html-page-context", _chinese_tooltips, priority=900)
+    app.connect("doctree-resolved", _drop_thebe_config, priority=900)
+    app.connect("build-finished", _check_no_remote_assets)
+    app.connect("doctree-read", _auto_link_first_uses, priority=400)
+    app.connect("doctree-read", _collect_term_uses)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("doctree-resolved", _glossary_backlinks)
+    app.connect("env-get-outdated", _glossary_outdated)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
