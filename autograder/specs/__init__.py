@@ -15,6 +15,8 @@ MODULES = {
     "02-seq2seq": "autograder.specs.seq2seq",
     "03-qkv": "autograder.specs.qkv",
     "04-alignment": "autograder.specs.alignment",
+    "08-transformer": "autograder.specs.transformer",
+    "09-gpt-bert": "autograder.specs.lm",
 }
 
 

@@ -1,0 +1,312 @@
+"""A small Transformer in PyTorch, its synthetic task and its training loop (chapter 8).
+
+The layers are written out (not ``nn.TransformerEncoderLayer``) so that every attention map can be read
+back after a forward pass, and so that a reader can match each line with the NumPy reference
+``autograder.reference.transformer``; ``layer_params`` converts a layer (ours or torch's) into the
+reference's parameter dictionary, which is how the book shows that the three agree.
+
+Post-LN (``norm_first=False``) is the layer of the original paper: x -> LN(x + F(x)).
+Pre-LN (``norm_first=True``) is the layer of most code today: x -> x + F(LN(x)), with one extra
+LayerNorm after the last layer of each stack (Xiong et al. 2020).
+Masks are boolean, True = may attend (the course's convention; torch's boolean masks mean the opposite).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from autograder.reference.transformer import positional_encoding, warmup_lr
+
+# --------------------------------------------------------------------------------------------- layers
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention (Vaswani et al. 2017, sec. 3.2.2); keeps its last weights in ``self.weights``."""
+
+    def __init__(self, d_model: int, h: int):
+        super().__init__()
+        assert d_model % h == 0, "d_model must be divisible by the number of heads"
+        self.h, self.d_k = h, d_model // h
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d_model, d_model) for _ in range(4))
+        self.weights: torch.Tensor | None = None
+
+    def _split(self, x):
+        B, n, _ = x.shape
+        return x.view(B, n, self.h, self.d_k).transpose(1, 2)  # (B, h, n, d_k)
+
+    def forward(self, x_q, x_kv, mask=None):
+        q, k, v = self._split(self.q_proj(x_q)), self._split(self.k_proj(x_kv)), self._split(self.v_proj(x_kv))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_k)  # (B, h, n_q, n_k)
+        if mask is not None:
+            scores = scores.masked_fill(~mask.unsqueeze(-3), float("-inf"))  # same mask for every head
+        weights = torch.softmax(scores, dim=-1)
+        self.weights = weights.detach()
+        out = (weights @ v).transpose(1, 2).reshape(x_q.shape)  # (B, n_q, h, d_k) -> (B, n_q, d_model)
+        return self.out_proj(out)
+
+
+class FeedForward(nn.Module):
+    """Position-wise feed-forward network d_model -> d_ff -> d_model with ReLU (eq-ffn)."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
+        super().__init__()
+        self.linear1, self.linear2, self.dropout = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model), nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.linear2(self.dropout(F.relu(self.linear1(x))))
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention + feed-forward, each in a residual sub-layer; post-LN or pre-LN (``norm_first``)."""
+
+    def __init__(self, d_model, h, d_ff, dropout=0.0, norm_first=False):
+        super().__init__()
+        self.self_attn, self.ffn = MultiHeadAttention(d_model, h), FeedForward(d_model, d_ff, dropout)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.dropout, self.norm_first = nn.Dropout(dropout), norm_first
+
+    def sublayer(self, x, fn, norm):
+        if self.norm_first:
+            return x + self.dropout(fn(norm(x)))  # pre-LN
+        return norm(x + self.dropout(fn(x)))  # post-LN
+
+    def forward(self, x, mask=None):
+        x = self.sublayer(x, lambda z: self.self_attn(z, z, mask), self.norm1)
+        return self.sublayer(x, self.ffn, self.norm2)
+
+
+class DecoderLayer(EncoderLayer):
+    """Masked self-attention, encoder-decoder attention (queries from the decoder), feed-forward."""
+
+    def __init__(self, d_model, h, d_ff, dropout=0.0, norm_first=False):
+        super().__init__(d_model, h, d_ff, dropout, norm_first)
+        self.cross_attn, self.norm3 = MultiHeadAttention(d_model, h), nn.LayerNorm(d_model)
+
+    def forward(self, y, memory, self_mask=None, memory_mask=None):
+        y = self.sublayer(y, lambda z: self.self_attn(z, z, self_mask), self.norm1)
+        y = self.sublayer(y, lambda z: self.cross_attn(z, memory, memory_mask), self.norm2)
+        return self.sublayer(y, self.ffn, self.norm3)
+
+
+class Seq2SeqTransformer(nn.Module):
+    """Encoder-decoder Transformer: embeddings x sqrt(d_model) + sinusoids, N encoder and N decoder layers."""
+
+    def __init__(self, vocab, d_model=32, h=2, d_ff=64, n_layers=2, dropout=0.0, norm_first=False, max_len=64):
+        super().__init__()
+        self.d_model, self.norm_first = d_model, norm_first
+        self.embed = nn.Embedding(vocab, d_model)  # shared by source and target (one vocabulary)
+        # Entries of size d_model^-1/2, so that after the x sqrt(d_model) scaling they are of size 1,
+        # like the sinusoids they are added to (torch's default N(0, 1) would drown the positions).
+        nn.init.normal_(self.embed.weight, std=d_model**-0.5)
+        self.register_buffer("pe", torch.tensor(positional_encoding(max_len, d_model), dtype=torch.float32))
+        self.encoder = nn.ModuleList(EncoderLayer(d_model, h, d_ff, dropout, norm_first) for _ in range(n_layers))
+        self.decoder = nn.ModuleList(DecoderLayer(d_model, h, d_ff, dropout, norm_first) for _ in range(n_layers))
+        # Pre-LN layers leave the residual stream unnormalised, so each stack ends with a LayerNorm.
+        self.enc_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.dec_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.generator = nn.Linear(d_model, vocab)
+        self.dropout = nn.Dropout(dropout)
+
+    def embed_tokens(self, tokens):
+        n = tokens.shape[1]
+        return self.dropout(self.embed(tokens) * math.sqrt(self.d_model) + self.pe[:n])  # (B, n, d_model)
+
+    def encode(self, src, src_pad_mask):
+        x = self.embed_tokens(src)
+        for layer in self.encoder:
+            x = layer(x, src_pad_mask)
+        return self.enc_norm(x)
+
+    def decode(self, tgt_in, memory, src_pad_mask):
+        n = tgt_in.shape[1]
+        causal = torch.ones(n, n, dtype=torch.bool, device=tgt_in.device).tril()  # (n, n) True = may attend
+        y = self.embed_tokens(tgt_in)
+        for layer in self.decoder:
+            y = layer(y, memory, causal, src_pad_mask)
+        return self.generator(self.dec_norm(y))  # (B, n, vocab) logits
+
+    def forward(self, src, tgt_in, pad: int = 0):
+        src_pad_mask = (src != pad)[:, None, :]  # (B, 1, n_src): every query may see every real token
+        return self.decode(tgt_in, self.encode(src, src_pad_mask), src_pad_mask)
+
+    def attention_maps(self) -> dict[str, torch.Tensor]:
+        """The weights of the last forward pass, e.g. ``{"encoder 1 self": (B, h, n, n), ...}``."""
+        maps = {f"encoder {i + 1} self": l.self_attn.weights for i, l in enumerate(self.encoder)}
+        for i, l in enumerate(self.decoder):
+            maps[f"decoder {i + 1} self"] = l.self_attn.weights
+            maps[f"decoder {i + 1} cross"] = l.cross_attn.weights
+        return maps
+
+
+# --------------------------------------------------------------------- weights as reference dictionaries
+
+
+def _np(t):
+    return t.detach().cpu().double().numpy()
+
+
+def attn_params(attn) -> dict:
+    """Our ``MultiHeadAttention`` or torch's ``nn.MultiheadAttention`` -> W_q, ..., b_o (W = weight.T)."""
+    if hasattr(attn, "in_proj_weight"):  # torch packs q, k, v into one (3 d_model, d_model) matrix
+        Wq, Wk, Wv = _np(attn.in_proj_weight).reshape(3, -1, attn.embed_dim)
+        bq, bk, bv = _np(attn.in_proj_bias).reshape(3, -1)
+        return {"W_q": Wq.T, "W_k": Wk.T, "W_v": Wv.T, "W_o": _np(attn.out_proj.weight).T,
+                "b_q": bq, "b_k": bk, "b_v": bv, "b_o": _np(attn.out_proj.bias)}
+    p = {}
+    for name, lin in (("q", attn.q_proj), ("k", attn.k_proj), ("v", attn.v_proj), ("o", attn.out_proj)):
+        p[f"W_{name}"], p[f"b_{name}"] = _np(lin.weight).T, _np(lin.bias)
+    return p
+
+
+def layer_params(layer) -> dict:
+    """An encoder or decoder layer (ours, or ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer``)
+    as the parameter dictionary of ``autograder.reference.transformer``."""
+    ffn = getattr(layer, "ffn", layer)  # torch keeps linear1 / linear2 on the layer itself
+    attn = layer.self_attn
+    p = {
+        "h": attn.h if hasattr(attn, "h") else attn.num_heads,
+        "self_attn": attn_params(attn),
+        "ffn": {"W_1": _np(ffn.linear1.weight).T, "b_1": _np(ffn.linear1.bias),
+                "W_2": _np(ffn.linear2.weight).T, "b_2": _np(ffn.linear2.bias)},
+    }
+    for name in ("norm1", "norm2", "norm3"):
+        if hasattr(layer, name):
+            norm = getattr(layer, name)
+            p[name] = {"gamma": _np(norm.weight), "beta": _np(norm.bias)}
+    cross = getattr(layer, "cross_attn", getattr(layer, "multihead_attn", None))
+    if cross is not None:
+        p["cross_attn"] = attn_params(cross)
+    return p
+
+
+# ------------------------------------------------------------------------------------ the reversal task
+
+PAD, BOS, EOS = 0, 1, 2
+N_SPECIAL = 3
+
+
+@dataclass
+class ReverseTask:
+    """Reverse a sequence of digits: ``3 1 4 1 5`` -> ``5 1 4 1 3``; lengths vary, so padding matters.
+
+    Tokens: 0 = <pad>, 1 = <bos>, 2 = <eos>, 3.. = the symbols.
+    """
+
+    n_symbols: int = 10
+    min_len: int = 3
+    max_len: int = 8
+
+    @property
+    def vocab(self) -> int:
+        return N_SPECIAL + self.n_symbols
+
+    def itos(self, t: int) -> str:
+        return {PAD: "·", BOS: "<s>", EOS: "</s>"}.get(int(t), str(int(t) - N_SPECIAL))
+
+    def batch(self, rng: np.random.Generator, size: int):
+        """(src, tgt): src (B, max_len + 1) = symbols <eos> pad; tgt (B, max_len + 2) = <bos> reversed <eos> pad."""
+        lengths = rng.integers(self.min_len, self.max_len + 1, size=size)
+        src = np.full((size, self.max_len + 1), PAD)
+        tgt = np.full((size, self.max_len + 2), PAD)
+        for i, n in enumerate(lengths):
+            seq = rng.integers(N_SPECIAL, self.vocab, size=n)
+            src[i, :n], src[i, n] = seq, EOS  # <eos> marks the end, so positions can be read from it
+            tgt[i, 0], tgt[i, 1 : n + 1], tgt[i, n + 1] = BOS, seq[::-1], EOS
+        return torch.from_numpy(src), torch.from_numpy(tgt)
+
+
+@torch.no_grad()
+def greedy_decode(model: Seq2SeqTransformer, src: torch.Tensor, max_len: int) -> torch.Tensor:
+    """Greedy decoding: feed <bos>, append the most probable token, repeat ``max_len`` times.
+
+    Returns (B, max_len + 1) tokens starting with <bos>; positions after a sequence's <eos> are set to <pad>.
+    """
+    model.eval()
+    src_pad_mask = (src != PAD)[:, None, :]
+    memory = model.encode(src, src_pad_mask)
+    out = torch.full((src.shape[0], 1), BOS, dtype=torch.long)
+    done = torch.zeros(src.shape[0], dtype=torch.bool)
+    for _ in range(max_len):
+        logits = model.decode(out, memory, src_pad_mask)[:, -1]  # (B, vocab): only the newest position
+        nxt = logits.argmax(-1).masked_fill(done, PAD)
+        out = torch.cat([out, nxt[:, None]], dim=1)
+        done |= nxt == EOS
+        if done.all():
+            break
+    return out
+
+
+def sequence_accuracy(model, task: ReverseTask, rng, n: int = 1000) -> float:
+    """Fraction of ``n`` fresh sequences whose greedy output equals the target exactly (up to <eos>)."""
+    src, tgt = task.batch(rng, n)
+    pred = greedy_decode(model, src, tgt.shape[1] - 1)
+    width = min(pred.shape[1], tgt.shape[1])
+    pred = F.pad(pred, (0, tgt.shape[1] - pred.shape[1]), value=PAD)[:, : tgt.shape[1]]
+    return float((pred == tgt).all(dim=1).float().mean()) if width else 0.0
+
+
+@dataclass
+class TrainResult:
+    model: Seq2SeqTransformer
+    losses: list = field(default_factory=list)
+    lrs: list = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+
+
+def train_reverser(
+    task: ReverseTask | None = None,
+    norm_first: bool = False,
+    steps: int = 600,
+    batch_size: int = 64,
+    warmup: int = 40,
+    lr_scale: float = 0.35,
+    label_smoothing: float = 0.1,
+    seed: int = 0,
+    time_budget: float | None = None,
+    progress: bool = True,
+    **model_kwargs,
+) -> TrainResult:
+    """Train a ``Seq2SeqTransformer`` on ``task`` with Adam(0.9, 0.98), warm-up and label smoothing.
+
+    The learning rate follows ``lr_scale * warmup_lr(step, d_model, warmup)`` (eq-warmup). Training stops
+    after ``steps`` steps or ``time_budget`` seconds, whichever comes first.
+    """
+    from tqdm.auto import tqdm
+
+    task = task or ReverseTask()
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = Seq2SeqTransformer(task.vocab, norm_first=norm_first, max_len=task.max_len + 2, **model_kwargs)
+    opt = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_scale * warmup_lr(s + 1, model.d_model, warmup))
+    result = TrainResult(model)
+    start = time.perf_counter()
+    bar = tqdm(range(steps), desc="post-LN" if not norm_first else "pre-LN", disable=not progress)
+    for step in bar:
+        model.train()
+        src, tgt = task.batch(rng, batch_size)
+        logits = model(src, tgt[:, :-1])  # teacher forcing: predict token t+1 from tokens <= t
+        loss = F.cross_entropy(logits.reshape(-1, task.vocab), tgt[:, 1:].reshape(-1),
+                               ignore_index=PAD, label_smoothing=label_smoothing)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        result.lrs.append(sched.get_last_lr()[0])
+        sched.step()
+        result.losses.append(loss.item())
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        result.steps = step + 1
+        if time_budget is not None and time.perf_counter() - start > time_budget:
+            break
+    bar.close()
+    result.seconds = time.perf_counter() - start
+    model.eval()
+    return result
