@@ -5,17 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checking import Case, FunctionSpec
+from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
 from autograder.reference import alignment as ref
-
-DTYPES = (np.float64, np.float32)
-
-
-def _randn(rng, shape, dtype=np.float64, scale=1.0):
-    return (scale * rng.standard_normal(shape)).astype(dtype)
-
-
-def _lead(rng):
-    return tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3)))
 
 
 def _dims(rng, k=3):

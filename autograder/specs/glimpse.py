@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checking import Case, FunctionSpec
+from autograder.specs.common import DTYPES
 from autograder.reference import glimpse as ref
-
-DTYPES = (np.float64, np.float32)
 
 
 def _image(rng, H, W, C=None, dtype=np.float64):

@@ -4,13 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checking import Case, FunctionSpec
+from autograder.specs.common import DTYPES, lead_dims as _lead
 from autograder.reference import seq2seq as ref
-
-DTYPES = (np.float64, np.float32)
-
-
-def _lead(rng):
-    return tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3)))
 
 
 def _gru_params(rng, D, H, dtype=np.float64, scale=0.5, vocab=None):

@@ -6,17 +6,7 @@ import numpy as np
 from autograder.checking import Case, FunctionSpec, as_plain_array, compare
 from autograder.reference import variants as ref
 from autograder.reference.qkv import masked_softmax, softmax
-
-DTYPES = (np.float64, np.float32)
-
-
-def _randn(rng, shape, dtype=np.float64, scale=1.0):
-    return (scale * rng.standard_normal(shape)).astype(dtype)
-
-
-def _lead(rng):
-    """Random leading (batch) dimensions: none, one or two of them."""
-    return tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3)))
+from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
 
 
 def _int(rng, lo, hi):
