@@ -236,7 +236,14 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
     for system in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/localtime",
                    "/etc/alternatives"):
         cmd += ["--ro-bind-try", system, system]
-    made = set()
+    # The writable scratch folders come first: a Python or virtualenv that lives below one of them
+    # (a checkout in /tmp, say) is bound read-only on top afterwards instead of being hidden by it.
+    size = str(limits.file_mb * MiB)
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
+            "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/home",
+            "--perms", "1777", "--size", size, "--tmpfs", "/home/student"]
+    made = {Path("/tmp"), Path("/home"), Path("/dev"), Path("/proc")}
     binds = [(p, p) for p in _python_paths()] + [(lib, Path("/grader/lib")), (inputs, Path("/grader/inputs")),
                                                   (job, Path("/grader/job"))]
     for src, dst in binds:
@@ -250,12 +257,7 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
         for src, dst in binds:
             if secret != src and src in secret.parents:
                 cmd += ["--tmpfs", str(dst / secret.relative_to(src))]
-    size = str(limits.file_mb * MiB)
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
-            "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-            "--perms", "0755", "--dir", "/home",
-            "--perms", "1777", "--size", size, "--tmpfs", "/home/student",
-            "--remount-ro", "/", "--chdir", "/home/student"]
+    cmd += ["--remount-ro", "/", "--chdir", "/home/student"]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/student", "LANG": "C.UTF-8",
            "PYTHONPATH": "/grader/lib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
