@@ -9,6 +9,10 @@ from tests.samples import modules, write_all
 
 SAMPLED = sorted(modules())
 
+# Graded in the same xdist worker as the hostile suite, which checks that no sandboxed process outlives
+# a batch: with both in one group, no other grading runs in parallel with that check.
+pytestmark = pytest.mark.xdist_group("hostile")
+
 
 def test_every_assignment_has_samples():
     assert SAMPLED == ASSIGNMENTS, "each assignment needs tests/samples/a<NN>_<slug>.py"
