@@ -83,12 +83,48 @@ def test_figures_show_in_the_feedback(batch):
 
 @needs_bwrap
 def test_no_sandbox_process_survives(batch):
-    """After the batch, no process runs under a sandbox uid.
+    """After the batch, none of its sandboxed processes is alive, and no sandboxed process is orphaned.
 
-    test_grading.py is in the same xdist group ("hostile"), so no other grading runs in parallel.
+    Sandboxes of another grading run going on in parallel (another xdist worker) are not this batch's.
     """
-    ps = subprocess.run(["ps", "-o", "uid=,pid=,args=", "-e"], capture_output=True, text=True).stdout
-    left = [line for line in ps.splitlines() if int(line.split()[0]) >= sandbox.SANDBOX_UID_BASE]
+    import time
+
+    root = str(batch[0])
+
+    def ancestry(pid):
+        """Command lines of the process's ancestors, nearest first."""
+        lines = []
+        while pid > 1:
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    pid = int(fh.read().rsplit(")", 1)[1].split()[1])  # field 4: the parent's pid
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    lines.append(fh.read().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                break
+        return lines
+
+    def sandboxed():
+        """Sandboxed processes of this batch, or of no grader at all (orphans); not other tests' graders."""
+        ps = subprocess.run(["ps", "-o", "uid=,pid=,stat=,etimes=,args=", "-e"], capture_output=True, text=True).stdout
+        found = []
+        for line in ps.splitlines():
+            uid, pid = int(line.split()[0]), int(line.split()[1])
+            if uid < sandbox.SANDBOX_UID_BASE:
+                continue
+            chain = ancestry(pid)
+            wrappers = [c for c in chain if "bwrap" in c.split(" ", 1)[0]]
+            if not wrappers or any(root in c for c in wrappers):
+                found.append(line)
+        return found
+
+    # The kernel tears a sandbox's pid namespace down asynchronously once its init dies: allow a few
+    # seconds for that, but nothing may live on.
+    deadline = time.monotonic() + 20
+    left = sandboxed()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = sandboxed()
     assert not left, left
 
 
