@@ -128,12 +128,7 @@ def check(assignment, name, fn, seed=None) -> None:
             os._exit(code)
         status = _wait(pid, runner.function_timeout)
         seconds = time.monotonic() - start
-        try:
-            with open(out_path, "rb") as fh:
-                data = fh.read(wire.MAX_PAYLOAD * 4)
-            os.unlink(out_path)
-        except OSError:
-            data = b""
+        data = wire.take_file(out_path)
         n = 0
         try:
             for header, payload in wire.read_frames(data):

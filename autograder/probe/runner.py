@@ -140,12 +140,7 @@ def run_isolated(shell, runner: Runner, index: int, source: str, budget: float) 
         finally:
             os._exit(0)
     status = checking._wait(pid, budget)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(wire.MAX_PAYLOAD * 4)
-        os.unlink(path)
-    except OSError:
-        data = b""
+    data = wire.take_file(path)
     finished = False
     try:
         for header, payload in wire.read_frames(data):
