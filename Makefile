@@ -8,7 +8,7 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 JOBS    ?= 2
-export PYTHONPATH := $(CURDIR)
+export PYTHONPATH := $(CURDIR):$(CURDIR)/lib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book serve test release grade bench clean help
@@ -19,13 +19,13 @@ help:
 # bubblewrap sandboxes student code while grading (docs/grading.md); apt-get needs root, else sudo.
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml lib/pyproject.toml
 	command -v bwrap >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap; } \
 		|| echo "warning: bubblewrap not installed; grading will refuse to run student code (see docs/grading.md)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
+	$(PY) -m pip install --quiet --no-build-isolation --no-deps -e . -e lib
 	touch $(STAMP)
 
 # Browser assets the book serves itself so that it works offline (MathJax 3, pinned in package-lock.json).
@@ -41,10 +41,10 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium fonts-wqy-zenhei || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei)
 
 book: $(STAMP) $(ASSETS)
-	$(PY) -m autograder.book build
+	$(PY) -m bookbuild build
 
 serve: book
-	$(PY) -m autograder.book serve
+	$(PY) -m bookbuild serve
 
 test: $(STAMP) $(ASSETS) $(CHROMIUM)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)

@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.book import build, ensure_assets, toc_pages  # noqa: E402
+from bookbuild.build import build, ensure_assets, toc_pages  # noqa: E402
 
 CLEAN_TARGET_S = 8 * 60
 REBUILD_TARGET_S = 30

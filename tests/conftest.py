@@ -27,7 +27,7 @@ _RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 @pytest.fixture(scope="session")
 def built_book() -> Path:
     """Path of the built HTML site; fails the test if the build failed (a cell error or a Sphinx warning)."""
-    from autograder.book import build_once
+    from bookbuild.build import build_once
 
     status = build_once(_RUN_ID, REPO)
     if status != 0:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.book import REPO, toc_pages
+from bookbuild.build import REPO, toc_pages
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -221,7 +221,7 @@ def test_search_finds_a_term(visit):
 
 
 def _notebook_pages() -> list[str]:
-    from autograder.book import page_source
+    from bookbuild.build import page_source
 
     return [p for p in PAGES if page_source(p, REPO).suffix == ".ipynb"
             or "```{code-cell}" in page_source(p, REPO).read_text(encoding="utf-8")]
@@ -286,7 +286,7 @@ def test_glossary_entries_link_back_to_the_chapters(built_book):
     """Each glossary entry that a chapter links with {term} points back to that chapter's section."""
     import re
 
-    from autograder.book import page_source
+    from bookbuild.build import page_source
 
     used = set()
     for page in PAGES:
@@ -314,7 +314,7 @@ def test_launch_buttons_come_from_the_config(built_book, page):
 
     import yaml
 
-    from autograder.book import page_source
+    from bookbuild.build import page_source
 
     config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
     repo_url = config["repository"]["url"].rstrip("/")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.coref import PAD, PLURAL, SINGULAR, TASKS, VOCAB, OneLayerAttentionModel, evaluate, make_batch, train
+from attn.coref import PAD, PLURAL, SINGULAR, TASKS, VOCAB, OneLayerAttentionModel, evaluate, make_batch, train
 
 
 def test_sentences_follow_the_number_agreement_rule():

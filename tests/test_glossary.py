@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from autograder.book import REPO, page_source, toc_pages
+from bookbuild.build import REPO, page_source, toc_pages
 
 GLOSSARY = REPO / "book" / "glossary.md"
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.book import REPO, page_source, toc_pages
+from bookbuild.build import REPO, page_source, toc_pages
 
 FRONT_AND_BACK = {"book/intro", "book/glossary", "book/references"}
 CHAPTERS = [p for p in toc_pages(REPO) if p not in FRONT_AND_BACK]

@@ -62,7 +62,7 @@ def _weights(p):
 
 def test_luong_model_matches_attention_decoder_step():
     """The torch Luong model of chapter 4 computes, at each step, what the reference step computes."""
-    from autograder.seq2seq_models import LuongSeq2Seq, ReverseTask, teacher_forcing
+    from attn.seq2seq import LuongSeq2Seq, ReverseTask, teacher_forcing
 
     torch.manual_seed(0)
     task = ReverseTask(n_symbols=5, max_len=6)
@@ -84,7 +84,7 @@ def test_luong_model_matches_attention_decoder_step():
 
 def test_bahdanau_model_matches_bahdanau_context():
     """The torch Bahdanau model attends with the previous state, exactly as ``bahdanau_context``."""
-    from autograder.seq2seq_models import BahdanauSeq2Seq, ReverseTask, teacher_forcing
+    from attn.seq2seq import BahdanauSeq2Seq, ReverseTask, teacher_forcing
 
     torch.manual_seed(0)
     task = ReverseTask(n_symbols=5, max_len=6)

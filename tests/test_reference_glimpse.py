@@ -13,7 +13,7 @@ from autograder.checking import check
 from autograder.reference import glimpse as G
 from autograder.reference.qkv import attention
 from autograder.specs import all_specs
-from autograder.vision import TARGET, colour_match_map, make_scene
+from attn.vision import TARGET, colour_match_map, make_scene
 
 
 def random_image(rng, channels):

@@ -9,7 +9,8 @@ from torch import nn
 
 from autograder.checking import check
 from autograder.reference import mha
-from autograder.reference.mha_torch import MultiHeadAttention, torch_masks
+from attn.mha import MultiHeadAttention, torch_masks
+from tests.torch_params import load_mha_numpy_params, mha_numpy_params
 from autograder.specs import all_specs
 
 torch.set_num_threads(1)
@@ -269,10 +270,10 @@ def test_module_matches_numpy_reference_and_round_trips(seed):
     X_q, X_kv = rng.standard_normal((B, n_q, d_model)), rng.standard_normal((B, n_k, d_model))
     mask = rng.random((B, n_q, n_k)) < 0.5  # fully masked rows included: both give zeros
     out, w = module(torch.from_numpy(X_q), torch.from_numpy(X_kv), mask=mask)
-    n_out, n_w = mha.multi_head_attention(X_q, X_kv, module.numpy_params(), h, mask=mask)
+    n_out, n_w = mha.multi_head_attention(X_q, X_kv, mha_numpy_params(module), h, mask=mask)
     np.testing.assert_allclose(out.detach().numpy(), n_out, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(w.detach().numpy(), n_w, rtol=1e-10, atol=1e-10)
-    other = MultiHeadAttention(d_model, h, bias=seed % 2 == 0).double().load_numpy_params(module.numpy_params())
+    other = load_mha_numpy_params(MultiHeadAttention(d_model, h, bias=seed % 2 == 0).double(), mha_numpy_params(module))
     back = MultiHeadAttention(d_model, h, bias=seed % 2 == 0).double().load_from_torch(other.to_torch(batch_first=False))
     for a, b in zip(module.parameters(), back.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

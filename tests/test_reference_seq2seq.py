@@ -72,7 +72,7 @@ def test_teacher_forcing_and_accuracies_by_hand():
 
 
 def test_teacher_forcing_matches_the_model_code():
-    from autograder.seq2seq_models import BOS, teacher_forcing
+    from attn.seq2seq import BOS, teacher_forcing
 
     tgt = np.random.default_rng(0).integers(3, 10, size=(4, 7))
     np.testing.assert_array_equal(teacher_forcing(torch.from_numpy(tgt)).numpy(), seq2seq.teacher_forcing_inputs(tgt, BOS))
@@ -80,7 +80,7 @@ def test_teacher_forcing_matches_the_model_code():
 
 def test_greedy_decode_matches_batched_torch_decoding():
     """The one-sequence reference, driven through a model's step, gives what the batched decoder gives."""
-    from autograder.seq2seq_models import BOS, EOS, ReverseTask, Seq2Seq, greedy_batch
+    from attn.seq2seq import BOS, EOS, ReverseTask, Seq2Seq, greedy_batch
 
     torch.manual_seed(0)
     task = ReverseTask(n_symbols=6, max_len=8)

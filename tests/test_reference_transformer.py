@@ -13,7 +13,8 @@ from autograder.checking import check
 from autograder.reference import transformer as tr
 from autograder.reference.mha import causal_mask
 from autograder.specs import all_specs
-from autograder.transformer_models import DecoderLayer, EncoderLayer, layer_params
+from attn.transformer import DecoderLayer, EncoderLayer
+from tests.torch_params import layer_params
 
 
 def _randomise(module, seed):
@@ -87,7 +88,7 @@ def test_decoder_layer_matches_torch(seed, norm_first):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_course_torch_layers_match_the_reference(norm_first):
-    """The torch layers used for training (autograder.transformer_models) compute the reference's function."""
+    """The torch layers used for training (attn.transformer) compute the reference's function."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     enc = _randomise(EncoderLayer(8, 2, 16, norm_first=norm_first).double(), 1)

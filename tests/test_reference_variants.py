@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import lookup
+from attn import lookup
 from autograder.checking import check
 from autograder.reference import alignment, variants
 from autograder.reference.qkv import cosine_scores, dot_product_scores, scaled_dot_product_scores

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.seq2seq_models import (
+from attn.seq2seq import (
     EOS, FIRST_SYMBOL, MODELS, PAD, ReverseTask, ShapesTask, accuracy_by_length, greedy_batch, teacher_forcing,
     train, train_captioner,
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.sphinx_ext import _REMOTE
+from bookbuild.sphinx_ext import _REMOTE
 
 REMOTE = [
     '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>',
@@ -32,7 +32,7 @@ def test_local_assets_and_plain_links_are_not(html):
 
 def test_saved_progress_bar_becomes_static_html():
     """tqdm.auto in a notebook saves an HBox(HTML, FloatProgress, HTML); the book draws it without JS."""
-    from autograder.sphinx_ext import static_widget
+    from bookbuild.sphinx_ext import static_widget
 
     state = {
         "box": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_a", "IPY_MODEL_bar", "IPY_MODEL_b"]}},

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import widgets
-from autograder.book import REPO
+from attn import widgets
+from bookbuild.build import REPO
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
@@ -18,7 +18,7 @@ CALLS = ["softmax_temperature()", "sqrt_dk_scale()", "mask_explorer()"]
 
 def run_cells(codes: list[str], static: bool) -> list[list[dict]]:
     """Execute each code cell in one real kernel (as Jupyter does); return each cell's outputs."""
-    cells = [nbformat.v4.new_code_cell("%matplotlib inline\nfrom autograder.widgets import *")]
+    cells = [nbformat.v4.new_code_cell("%matplotlib inline\nfrom attn.widgets import *")]
     cells += [nbformat.v4.new_code_cell(code) for code in codes]
     nb = nbformat.v4.new_notebook(cells=cells)
     env = {"COURSE_STATIC_FIGURES": "1" if static else "", "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}

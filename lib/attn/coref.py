@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.reference.mha_torch import MultiHeadAttention
+from attn.mha import MultiHeadAttention
 
 SINGULAR = ["cat", "dog", "bird", "fox", "horse", "goat"]
 PLURAL = ["cats", "dogs", "birds", "foxes", "horses", "goats"]

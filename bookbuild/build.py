@@ -1,4 +1,4 @@
-"""Build or serve the online book: ``python -m autograder.book build|serve`` (``make book`` / ``make serve``).
+"""Build or serve the online book: ``python -m bookbuild build|serve`` (``make book`` / ``make serve``).
 
 The build executes every page (cached: unchanged pages are not re-run) and fails on any cell error
 and on any Sphinx warning, so a broken page never reaches readers.
@@ -59,19 +59,49 @@ def ensure_assets(root: Path = REPO) -> None:
     subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=root, check=True)
 
 
+def code_pages(root: Path = REPO) -> list[Path]:
+    """The source files of the pages that have code cells (each starts with the install cell)."""
+    pages = [page_source(p, root) for p in toc_pages(root)]
+    return [p for p in pages if p.suffix == ".md" and "```{code-cell}" in p.read_text(encoding="utf-8")]
+
+
+def build_wheel(root: Path = REPO) -> Path:
+    """Build the wheel of the book's package ``attn`` (``lib/``) into ``_build/wheel/``; returns its path.
+
+    The Sphinx extension copies it into the site's ``_static/``, so that readers (and the test that runs every
+    downloaded page outside the repository) install exactly the code the book was built with.
+    """
+    out = root / "_build" / "wheel"
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(out), str(root / "lib")], check=True, cwd=root)
+    shutil.rmtree(root / "lib" / "build", ignore_errors=True)  # setuptools' scratch folder
+    (wheel,) = out.glob("attn-*.whl")
+    return wheel
+
+
 def build(root: Path = REPO, extra: list[str] | None = None) -> int:
     """Run ``jupyter-book build`` on the repository; return its exit status."""
+    from bookbuild.install_cell import stale_pages
+
     try:
         ensure_assets(root)
+        build_wheel(root)
     except (RuntimeError, subprocess.CalledProcessError) as err:
         print(f"Book build FAILED: {err}", file=sys.stderr)
         return 2
+    stale = stale_pages(code_pages(root), root)
+    if stale:
+        names = ", ".join(str(p.relative_to(root)) for p in stale)
+        print(f"Book build FAILED: the first code cell of {names} is not the install cell for the repository "
+              "in _config.yml; run `python -m bookbuild sync-install-cells`", file=sys.stderr)
+        return 2
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), str(root / "lib"), env.get("PYTHONPATH")]))
     # Kernels must use matplotlib's inline backend, or figures are not captured: a test run's
     # MPLBACKEND=Agg must not leak into the pages.
     env.pop("MPLBACKEND", None)
-    env["COURSE_STATIC_FIGURES"] = "1"  # autograder.widgets draws static figures instead of sliders
+    env["COURSE_STATIC_FIGURES"] = "1"  # attn.widgets draws static figures instead of sliders
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--warningiserror", "--keep-going", *(extra or [])]
     start = time.perf_counter()
@@ -121,7 +151,17 @@ def main(argv: list[str]) -> int:
     if argv[0] == "serve":
         serve(int(argv[1]) if len(argv) > 1 else 8000)
         return 0
-    print("usage: python -m autograder.book build|serve [PORT]", file=sys.stderr)
+    if argv[0] == "run-page":
+        from bookbuild.run_page import main as run_page_main
+
+        return run_page_main(argv[1:])
+    if argv[0] == "sync-install-cells":
+        from bookbuild.install_cell import sync
+
+        for page in sync(code_pages()):
+            print(f"updated {page.relative_to(REPO)}")
+        return 0
+    print("usage: python -m bookbuild build | serve [PORT] | run-page PAGE.md ... | sync-install-cells", file=sys.stderr)
     return 2
 
 

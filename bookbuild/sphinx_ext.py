@@ -4,9 +4,10 @@ It keeps the built site self-contained and checks it while it is built, for ever
 pages added later:
 
 * MathJax 3 is served from the site (``node_modules/mathjax``, installed by ``npm ci``; see
-  ``autograder/book.py``); the build stops with a clear message if it is missing.
+  ``bookbuild/build.py``); the build stops with a clear message if it is missing.
 * Widgets saved in a page's outputs (tqdm.auto's progress bars) are drawn as static HTML from their
   saved state: the book loads no widget JavaScript (``nb_ipywidgets_js`` is empty in _config.yml).
+* The wheel of the book's package ``attn`` is copied into the site's ``_static/`` (readers install it).
 * Colab's launch button, which cannot open a Markdown page, opens the page's exercise notebook.
 * sphinx-thebe's loader (which points at unpkg.com and needs a live Binder anyway) is dropped from
   every page, and any ``<script src>``, stylesheet or image that still points at another host is a
@@ -363,6 +364,23 @@ def _glossary_outdated(app, env, added, changed, removed) -> list[str]:
     return [GLOSSARY_DOC] if (added or changed or removed) and GLOSSARY_DOC in env.found_docs else []
 
 
+def _ship_wheel(app: Sphinx, exception) -> None:
+    """Copy the wheel of the book's package (built by ``bookbuild.build.build_wheel``) into the site's _static/."""
+    if exception is not None or app.builder.format != "html":
+        return
+    wheels = sorted((Path(app.srcdir) / "_build" / "wheel").glob("attn-*.whl"))
+    if not wheels:
+        logger.warning("no wheel of the book's package in _build/wheel/: build with `python -m bookbuild build`")
+        return
+    import shutil
+
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    for old in static.glob("attn-*.whl"):
+        old.unlink()
+    shutil.copy2(wheels[-1], static / wheels[-1].name)
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _theme_defaults)
     app.connect("builder-inited", _check_mathjax)
@@ -372,6 +390,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", _chinese_tooltips, priority=900)
     app.connect("doctree-resolved", _drop_thebe_config, priority=900)
     app.connect("build-finished", _check_no_remote_assets)
+    app.connect("build-finished", _ship_wheel)
     app.connect("doctree-read", _auto_link_first_uses, priority=400)
     app.connect("doctree-read", _collect_term_uses)
     app.connect("env-purge-doc", _purge)

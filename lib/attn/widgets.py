@@ -1,13 +1,13 @@
 """Sliders in the notebooks, the same idea as a static figure in the built book.
 
 One call in a page's code cell gives both: run in Jupyter, it shows ipywidgets controls and redraws as
-they move; executed by the book build (``autograder.book`` sets ``COURSE_STATIC_FIGURES=1``) or anywhere
+they move; executed by the book build (``bookbuild`` sets ``COURSE_STATIC_FIGURES=1``) or anywhere
 ipywidgets cannot be shown, it draws one panel per chosen setting side by side, so the printed book shows
 the same idea with no JavaScript. No widget is created in the book, so its pages load no widget code.
 
-Ready-made explorers for chapter 3 (they use the course's reference functions)::
+Ready-made explorers for chapter 3::
 
-    from autograder.widgets import softmax_temperature, sqrt_dk_scale, mask_explorer
+    from attn.widgets import softmax_temperature, sqrt_dk_scale, mask_explorer
     softmax_temperature([2.0, 1.0, 0.5, -1.0])     # slider: temperature tau
     sqrt_dk_scale()                                  # slider: d_k; checkbox: divide by sqrt(d_k)
     mask_explorer(n=6)                               # slider: valid length; checkbox: causal
@@ -18,10 +18,12 @@ Give the cell a caption and alt text (``mystnb: figure: caption`` / ``image: alt
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from typing import Callable, Sequence
 
 import numpy as np
+import torch
 
 STATIC_ENV = "COURSE_STATIC_FIGURES"
 
@@ -97,12 +99,10 @@ def _bars(ax, weights, names=None, color="tab:red") -> None:
 
 def softmax_temperature(scores=(2.0, 1.0, 0.5, -1.0), temperatures=(0.25, 1.0, 4.0), show: bool = True):
     """Softmax weights of fixed scores divided by a temperature τ (slider: τ, log scale; static: one panel per τ)."""
-    from autograder.reference.qkv import softmax
-
-    s = np.asarray(scores, dtype=float)
+    s = torch.tensor(scores, dtype=torch.float64)
 
     def draw(ax, tau):
-        _bars(ax, softmax(s / tau))
+        _bars(ax, torch.softmax(s / tau, dim=-1).numpy())
 
     controls = {}
     if interactive():
@@ -121,16 +121,14 @@ def sqrt_dk_scale(d_k_values=(4, 64, 1024), n_keys: int = 6, seed: int = 0, show
     Interactive: a slider for d_k and a checkbox for the scaling. Static: one panel per d_k, raw scores
     (grey) and scaled scores (red) side by side.
     """
-    from autograder.reference.qkv import dot_product_scores, softmax
-
-    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
     d_max = max(max(d_k_values), 1024)
-    q_all = rng.standard_normal(d_max)
-    k_all = rng.standard_normal((n_keys, d_max))
+    q_all = torch.randn(d_max, generator=gen, dtype=torch.float64)
+    k_all = torch.randn(n_keys, d_max, generator=gen, dtype=torch.float64)
 
     def weights(d_k, scaled):
-        s = dot_product_scores(q_all[None, :d_k], k_all[:, :d_k])[0]  # (n_keys,)
-        return softmax(s / np.sqrt(d_k) if scaled else s)
+        s = k_all[:, :d_k] @ q_all[:d_k]  # (n_keys,) the scores q . k_j
+        return torch.softmax(s / math.sqrt(d_k) if scaled else s, dim=-1).numpy()
 
     def draw(ax, d_k, scaled=None):
         x = np.arange(n_keys)
@@ -163,17 +161,15 @@ def mask_explorer(n: int = 6, lengths=(6, 4), causal_too: bool = True, seed: int
     Interactive: a slider for the number of real (non-padding) tokens and a causal checkbox. Static: one
     heatmap per (length, causal) setting among ``lengths`` x (False, True if ``causal_too``).
     """
-    from autograder.reference.qkv import attention
-
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 4))
+    X = torch.randn(n, 4, generator=torch.Generator().manual_seed(seed))
 
     def draw(ax, length, causal):
-        mask = np.arange(n)[None, :] < length  # (1, n_k): padding keys are False
+        mask = torch.arange(n)[None, :] < length  # (1, n_k): padding keys are False
         if causal:
-            mask = mask & np.tril(np.ones((n, n), dtype=bool))
-        _, w = attention(X, X, X, mask=np.broadcast_to(mask, (n, n)))
-        ax.imshow(w, cmap="Reds", vmin=0, vmax=1)
+            mask = mask & torch.ones(n, n, dtype=torch.bool).tril()
+        scores = (X @ X.T / 2.0).masked_fill(~mask, float("-inf"))  # (n, n), scaled by sqrt(d_k) = 2
+        w = torch.softmax(scores, dim=-1)  # every row keeps at least key 0, so no row is fully masked
+        ax.imshow(w.numpy(), cmap="Reds", vmin=0, vmax=1)
         ax.set_xticks(range(n), [f"k{j}" for j in range(n)], fontsize=7)
         ax.set_yticks(range(n), [f"q{i}" for i in range(n)], fontsize=7)
         ax.set_xlabel("keys")

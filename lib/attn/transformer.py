@@ -1,9 +1,8 @@
 """A small Transformer in PyTorch, its synthetic task and its training loop (chapter 8).
 
 The layers are written out (not ``nn.TransformerEncoderLayer``) so that every attention map can be read
-back after a forward pass, and so that a reader can match each line with the NumPy reference
-``autograder.reference.transformer``; ``layer_params`` converts a layer (ours or torch's) into the
-reference's parameter dictionary, which is how the book shows that the three agree.
+back after a forward pass and every line matched with an equation of chapter 8; the book checks them
+against ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer`` given the same weights.
 
 Post-LN (``norm_first=False``) is the layer of the original paper: x -> LN(x + F(x)).
 Pre-LN (``norm_first=True``) is the layer of most code today: x -> x + F(LN(x)), with one extra
@@ -21,7 +20,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.reference.transformer import positional_encoding, warmup_lr
+
+
+def positional_encoding(n: int, d_model: int) -> torch.Tensor:
+    """Sinusoidal positions (Vaswani et al. 2017, sec. 3.5; eq-positional-encoding): (n, d_model) float32."""
+    position = torch.arange(n, dtype=torch.float64).unsqueeze(1)  # (n, 1)
+    inv_freq = 10000.0 ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # (ceil(d/2),)
+    angle = position * inv_freq  # (n, ceil(d/2))
+    pe = torch.stack([angle.sin(), angle.cos()], dim=-1).flatten(1)  # (n, 2 ceil(d/2)): sin, cos interleaved
+    return pe[:, :d_model].float()  # odd d_model: the last cosine column is dropped
+
+
+def noam_rate(step: int, d_model: int, warmup: int) -> float:
+    """The warm-up schedule of Vaswani et al. (2017, sec. 5.3; eq-warmup): linear rise, then 1/sqrt(step)."""
+    step = max(step, 1)  # LambdaLR starts counting at 0
+    return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
 
 # --------------------------------------------------------------------------------------------- layers
 
@@ -104,7 +117,7 @@ class Seq2SeqTransformer(nn.Module):
         # Entries of size d_model^-1/2, so that after the x sqrt(d_model) scaling they are of size 1,
         # like the sinusoids they are added to (torch's default N(0, 1) would drown the positions).
         nn.init.normal_(self.embed.weight, std=d_model**-0.5)
-        self.register_buffer("pe", torch.tensor(positional_encoding(max_len, d_model), dtype=torch.float32))
+        self.register_buffer("pe", positional_encoding(max_len, d_model))
         self.encoder = nn.ModuleList(EncoderLayer(d_model, h, d_ff, dropout, norm_first) for _ in range(n_layers))
         self.decoder = nn.ModuleList(DecoderLayer(d_model, h, d_ff, dropout, norm_first) for _ in range(n_layers))
         # Pre-LN layers leave the residual stream unnormalised, so each stack ends with a LayerNorm.
@@ -142,47 +155,6 @@ class Seq2SeqTransformer(nn.Module):
             maps[f"decoder {i + 1} self"] = l.self_attn.weights
             maps[f"decoder {i + 1} cross"] = l.cross_attn.weights
         return maps
-
-
-# --------------------------------------------------------------------- weights as reference dictionaries
-
-
-def _np(t):
-    return t.detach().cpu().double().numpy()
-
-
-def attn_params(attn) -> dict:
-    """Our ``MultiHeadAttention`` or torch's ``nn.MultiheadAttention`` -> W_q, ..., b_o (W = weight.T)."""
-    if hasattr(attn, "in_proj_weight"):  # torch packs q, k, v into one (3 d_model, d_model) matrix
-        Wq, Wk, Wv = _np(attn.in_proj_weight).reshape(3, -1, attn.embed_dim)
-        bq, bk, bv = _np(attn.in_proj_bias).reshape(3, -1)
-        return {"W_q": Wq.T, "W_k": Wk.T, "W_v": Wv.T, "W_o": _np(attn.out_proj.weight).T,
-                "b_q": bq, "b_k": bk, "b_v": bv, "b_o": _np(attn.out_proj.bias)}
-    p = {}
-    for name, lin in (("q", attn.q_proj), ("k", attn.k_proj), ("v", attn.v_proj), ("o", attn.out_proj)):
-        p[f"W_{name}"], p[f"b_{name}"] = _np(lin.weight).T, _np(lin.bias)
-    return p
-
-
-def layer_params(layer) -> dict:
-    """An encoder or decoder layer (ours, or ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer``)
-    as the parameter dictionary of ``autograder.reference.transformer``."""
-    ffn = getattr(layer, "ffn", layer)  # torch keeps linear1 / linear2 on the layer itself
-    attn = layer.self_attn
-    p = {
-        "h": attn.h if hasattr(attn, "h") else attn.num_heads,
-        "self_attn": attn_params(attn),
-        "ffn": {"W_1": _np(ffn.linear1.weight).T, "b_1": _np(ffn.linear1.bias),
-                "W_2": _np(ffn.linear2.weight).T, "b_2": _np(ffn.linear2.bias)},
-    }
-    for name in ("norm1", "norm2", "norm3"):
-        if hasattr(layer, name):
-            norm = getattr(layer, name)
-            p[name] = {"gamma": _np(norm.weight), "beta": _np(norm.bias)}
-    cross = getattr(layer, "cross_attn", getattr(layer, "multihead_attn", None))
-    if cross is not None:
-        p["cross_attn"] = attn_params(cross)
-    return p
 
 
 # ------------------------------------------------------------------------------------ the reversal task
@@ -275,7 +247,7 @@ def train_reverser(
 ) -> TrainResult:
     """Train a ``Seq2SeqTransformer`` on ``task`` with Adam(0.9, 0.98), warm-up and label smoothing.
 
-    The learning rate follows ``lr_scale * warmup_lr(step, d_model, warmup)`` (eq-warmup). Training stops
+    The learning rate follows ``lr_scale * noam_rate(step, d_model, warmup)`` (eq-warmup). Training stops
     after ``steps`` steps or ``time_budget`` seconds, whichever comes first.
     """
     from tqdm.auto import tqdm
@@ -285,7 +257,7 @@ def train_reverser(
     rng = np.random.default_rng(seed)
     model = Seq2SeqTransformer(task.vocab, norm_first=norm_first, max_len=task.max_len + 2, **model_kwargs)
     opt = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_scale * warmup_lr(s + 1, model.d_model, warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_scale * noam_rate(s + 1, model.d_model, warmup))
     result = TrainResult(model)
     start = time.perf_counter()
     bar = tqdm(range(steps), desc="post-LN" if not norm_first else "pre-LN", disable=not progress)

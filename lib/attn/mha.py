@@ -1,9 +1,9 @@
-"""Multi-head attention as a PyTorch ``nn.Module`` (chapter 7), the autograd twin of ``autograder.reference.mha``.
+"""Multi-head attention as a PyTorch ``nn.Module`` (chapter 7).
 
-Same conventions as the NumPy version: boolean masks with True = may attend, broadcasting against
+Boolean masks with True = may attend, broadcasting against
 (B, n_q, n_k) (or (n_q, n_k), or (n_k,)); a query row with no allowed key gets all-zero weights and a
 zero read-out (``nn.MultiheadAttention`` returns NaN there). Weights can be copied to and from
-``nn.MultiheadAttention`` and exported as the ``params`` dict of the NumPy ``multi_head_attention``.
+``nn.MultiheadAttention``.
 """
 from __future__ import annotations
 
@@ -108,25 +108,6 @@ class MultiHeadAttention(nn.Module):
             mha.in_proj_bias.copy_(torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]))
             mha.out_proj.bias.copy_(self.out_proj.bias)
         return mha
-
-    @torch.no_grad()
-    def numpy_params(self) -> dict:
-        """The ``params`` dict of ``autograder.reference.mha.multi_head_attention`` (W = Linear.weight.T)."""
-        params = {}
-        for name, proj in zip("qkvo", (self.q_proj, self.k_proj, self.v_proj, self.out_proj)):
-            params[f"W_{name}"] = proj.weight.detach().cpu().numpy().T.copy()
-            if proj.bias is not None:
-                params[f"b_{name}"] = proj.bias.detach().cpu().numpy().copy()
-        return params
-
-    @torch.no_grad()
-    def load_numpy_params(self, params: dict) -> "MultiHeadAttention":
-        """Load a NumPy ``params`` dict (the inverse of ``numpy_params``)."""
-        for name, proj in zip("qkvo", (self.q_proj, self.k_proj, self.v_proj, self.out_proj)):
-            proj.weight.copy_(torch.as_tensor(np.asarray(params[f"W_{name}"]).T))
-            if proj.bias is not None:
-                proj.bias.copy_(torch.as_tensor(np.asarray(params.get(f"b_{name}", np.zeros(self.d_model)))))
-        return self
 
 
 def torch_masks(mask=None, lengths=None, n_k: int | None = None):

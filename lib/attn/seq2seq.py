@@ -71,7 +71,7 @@ class ReverseTask:
 
 
 def teacher_forcing(tgt: torch.Tensor) -> torch.Tensor:
-    """Decoder inputs [BOS, y_1, ..., y_{T-1}] (the same rule as the reference ``teacher_forcing_inputs``)."""
+    """Decoder inputs [BOS, y_1, ..., y_{T-1}]: at step t the decoder reads the true previous token (eq-teacher-forcing)."""
     return torch.cat([torch.full_like(tgt[:, :1], BOS), tgt[:, :-1]], dim=1)
 
 
@@ -264,16 +264,21 @@ def greedy_batch(model, src, src_len, max_len: int):
 
 
 def accuracy_by_length(model, task: ReverseTask, lengths, n_per_length: int = 100, seed: int = 1234):
-    """Sequence and token accuracy of greedy decoding for inputs of each length (fresh test strings)."""
-    from autograder.reference.seq2seq import sequence_accuracy, token_accuracy
+    """Sequence and token accuracy of greedy decoding for inputs of each length (fresh test strings).
 
+    A string counts as right when every target token up to and including <eos> is right; token accuracy is
+    the fraction of those target tokens predicted at their position.
+    """
     rng = np.random.default_rng(seed)
     seq, tok = [], []
     for n in lengths:
         src, src_len, tgt = task.batch(rng, n_per_length, length=int(n))
         pred, _ = greedy_batch(model, src, src_len, max_len=tgt.shape[1] + 5)
-        seq.append(sequence_accuracy(pred.numpy(), tgt.numpy(), PAD))
-        tok.append(token_accuracy(pred.numpy(), tgt.numpy(), PAD))
+        pred = F.pad(pred, (0, max(0, tgt.shape[1] - pred.shape[1])), value=PAD)[:, : tgt.shape[1]]  # (B, T_tgt)
+        real = tgt != PAD  # the positions that count
+        right = (pred == tgt) & real
+        seq.append(float((right.sum(1) == real.sum(1)).float().mean()))
+        tok.append(float(right.sum() / real.sum()))
     return np.array(seq), np.array(tok)
 
 

@@ -1,0 +1,6 @@
+"""The code of the book *Attention, from the human eye to the Transformer*.
+
+One module per chapter's material (see ``lib/README.md``); each function and class is shown on the page
+that introduces it. This package is public: it never imports the course's grader (``autograder``).
+"""
+__version__ = "0.1.0"
