@@ -40,13 +40,18 @@ CHROMIUM ?= /usr/bin/chromium
 $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium fonts-wqy-zenhei || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei)
 
-book: $(STAMP) $(ASSETS)
+# Graphviz's `dot` draws the book's schematic diagrams (sphinx.ext.graphviz) at build time, offline.
+DOT ?= /usr/bin/dot
+$(DOT):
+	$(SUDO) apt-get install -y graphviz || ($(SUDO) apt-get update && $(SUDO) apt-get install -y graphviz)
+
+book: $(STAMP) $(ASSETS) $(DOT)
 	$(PY) -m bookbuild build
 
 serve: book
 	$(PY) -m bookbuild serve
 
-test: $(STAMP) $(ASSETS) $(CHROMIUM)
+test: $(STAMP) $(ASSETS) $(CHROMIUM) $(DOT)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 release: $(STAMP)
@@ -56,7 +61,7 @@ release: $(STAMP)
 grade: $(STAMP)
 	$(PY) -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS)
 
-bench: $(STAMP) $(ASSETS)
+bench: $(STAMP) $(ASSETS) $(DOT)
 	$(PY) benchmarks/book_build.py
 	$(PY) benchmarks/grading_benchmark.py
 

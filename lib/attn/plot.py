@@ -57,11 +57,16 @@ def show_heatmaps(
 
 def use_cjk_font() -> str | None:
     """Pick an installed font that can draw Chinese labels, if any; return its name (else None)."""
+    import logging
+
     from matplotlib import font_manager, rcParams
 
     for name in ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "AR PL UMing CN"):
         if any(f.name == name for f in font_manager.fontManager.ttflist):
             rcParams["font.sans-serif"] = [name] + list(rcParams["font.sans-serif"])
+            # WenQuanYi ships one weight (500); matplotlib then uses it for "normal" text, as intended, but
+            # logs "findfont: Failed to find font weight normal" for every label. Keep only real errors.
+            logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
             return name
     return None
 
