@@ -141,3 +141,62 @@ def test_every_figure_has_a_caption_or_alt_text(page):
         described = described or re.match(r"(\*\*|\*|_)?(Figure|Fig\.)", following)
         assert described, (f"{path}: the code cell starting {cell.source.strip().splitlines()[0]!r} draws a figure "
                            "without a caption or alt text (mystnb: figure: caption / image: alt)")
+
+
+# --- page anatomy (CONTRIBUTING.md, section 6) -------------------------------------------------------------
+
+def _sections(body: str) -> list[str]:
+    return re.findall(r"^## (.+?)\s*$", body, re.M)
+
+
+def test_objectives_come_first_and_hold_their_bullets(page):
+    """The learning objectives box opens the page (right after the title), with its bullets inside it."""
+    path, text = page
+    body = prose(text)
+    after_title = body[re.search(r"^# \S.*$", body, re.M).end():].lstrip()
+    m = re.match(r"(:{3,})\s*\{admonition\}\s*Learning objectives\s*\n(.*?)^\1\s*$", after_title, re.S | re.M)
+    assert m, f"{path}: the first thing after the title must be a ':::{{admonition}} Learning objectives' box"
+    bullets = re.findall(r"^\s*[*-] \S", m.group(2), re.M)
+    assert 2 <= len(bullets) <= 6, f"{path}: the objectives box holds {len(bullets)} bullets (want 3-5)"
+
+
+def test_summary_exercises_references_close_the_page(page):
+    path, text = page
+    sections = _sections(prose(text))
+    tail = [s for s in sections if s in ("Summary", "Exercises", "References")]
+    assert tail == ["Summary", "Exercises", "References"], f"{path}: sections end with {sections[-4:]}"
+    assert sections[-1] == "References", f"{path}: References must be the last section"
+    refs = prose(text).split("## References", 1)[1]
+    assert "{footbibliography}" in refs, f"{path}: end the page with a {{footbibliography}} directive"
+    exercises = prose(text).split("## Exercises", 1)[1].split("## References", 1)[0]
+    questions = re.findall(r"^\d+\.\s", exercises, re.M)
+    assert 3 <= len(questions) <= 5, f"{path}: {len(questions)} exercise questions (want 3-5 numbered ones)"
+
+
+def guards(path: Path) -> list[str]:
+    """The hidden assertions that keep the page's words true to its numbers."""
+    import jupytext
+
+    out = []
+    for cell in jupytext.read(path).cells:
+        if cell.cell_type == "code" and "remove-cell" in cell.metadata.get("tags", []):
+            src = cell.source.strip()
+            if src.startswith("# Guard:") and re.search(r"^\s*assert\b", src, re.M):
+                out.append(src.splitlines()[0])
+    return out
+
+
+def test_claims_about_results_are_guarded(page):
+    """Every page with computed results guards its qualitative claims (`# Guard:` cells, tagged remove-cell)."""
+    path, text = page
+    found = guards(path)
+    print(f"{path.relative_to(REPO)}: {len(found)} guards")
+    assert found, f"{path}: no '# Guard:' cell (tags: [remove-cell]) asserting a claim the text makes"
+
+
+def test_alt_texts_describe_rather_than_name_a_file(page):
+    path, text = page
+    for alt in re.findall(r"^\s*alt:\s*(.+?)\s*$", text, re.M):
+        alt = alt.strip("\"'")
+        assert len(alt.split()) >= 4 and not re.search(r"\.(png|svg|jpe?g)$|^_build|/", alt), (
+            f"{path}: alt text {alt!r} should say what the figure shows")
