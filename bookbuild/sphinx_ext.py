@@ -13,7 +13,9 @@ pages added later:
   every page, and any ``<script src>``, stylesheet or image that still points at another host is a
   build warning (the build runs with ``-W``, so a warning fails it).
 * The first use of every glossary term on a page links to the glossary (an explicit ``{term}`` link
-  earlier on the page counts; headings, code, math and existing links are left alone).
+  earlier on the page counts; headings, code, math and existing links are left alone). Terms that are also
+  everyday words (key, value, ...; listed in the glossary's ``% everyday words:`` line) are linked only by an
+  explicit ``{term}``.
 * A link to a glossary term shows the term's Chinese equivalent on hover.
 * The glossary links back to where each term is introduced: every ``{term}`` reference in a chapter
   is collected, and each glossary entry gets a "First used in" line pointing at the section of its
@@ -190,6 +192,17 @@ def glossary_terms(srcdir: Path) -> list[str]:
     return terms
 
 
+def everyday_words(srcdir: Path) -> set[str]:
+    """Terms that are also everyday English ("keys" of a house, a "value" of money): linked only where a page
+    marks them with an explicit ``{term}``, never automatically. Listed in book/glossary.md on a line
+    ``% everyday words: key, value, ...``."""
+    path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
+    if not path.exists():
+        return set()
+    m = re.search(r"^%\s*everyday words:\s*(.+)$", path.read_text(encoding="utf-8"), re.M)
+    return {w.strip().lower() for w in m.group(1).split(",") if w.strip()} if m else set()
+
+
 def term_pattern(terms: list[str]) -> re.Pattern | None:
     """Whole-word, case-insensitive, longest term first, optional plural."""
     if not terms:
@@ -234,7 +247,8 @@ def _auto_link_first_uses(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
     if docname in SKIP_AUTOLINK:
         return
-    terms = glossary_terms(app.srcdir)
+    everyday = everyday_words(app.srcdir)
+    terms = [t for t in glossary_terms(app.srcdir) if t.lower() not in everyday]
     pattern = term_pattern(terms)
     if pattern is None:
         return

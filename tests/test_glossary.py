@@ -73,3 +73,22 @@ def test_every_term_the_pages_link_is_in_the_glossary():
             used.add((target.group(1) if target else ref).strip().lower())
     missing = sorted(used - set(ENTRIES))
     assert not missing, f"terms linked with {{term}} but not in book/glossary.md: {missing}"
+
+
+def test_entries_are_in_alphabetical_order():
+    """A reader looks a term up by its spelling (`python -m bookbuild.sort_glossary` sorts the file)."""
+    from bookbuild.sort_glossary import sorted_text
+
+    text = GLOSSARY.read_text(encoding="utf-8")
+    assert sorted_text(text) == text, "book/glossary.md is out of order: run python -m bookbuild.sort_glossary"
+    terms = list(ENTRIES)
+    assert terms == sorted(terms), terms
+
+
+def test_everyday_words_are_glossary_terms():
+    """The words linked only by an explicit {term} (house keys are not attention keys) are real entries."""
+    from bookbuild.sphinx_ext import everyday_words
+
+    words = everyday_words(REPO)
+    assert {"key", "value", "query"} <= words, words
+    assert words <= set(ENTRIES), sorted(words - set(ENTRIES))
