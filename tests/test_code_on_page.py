@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bookbuild.build import REPO, code_pages, page_source, toc_pages
 
@@ -46,21 +47,22 @@ def included_text(page: Path, target: str, options: dict[str, str]) -> tuple[Pat
     path = (page.parent / target).resolve()
     source = path.read_text(encoding="utf-8")
     lines = _pyobject_lines(source, options["pyobject"]) if "pyobject" in options else source.splitlines()
-    text = "\n".join(lines)
+    # Line-based, as Sphinx's LiteralIncludeReader: the *-at options keep the matching line, *-after/*-before not.
     for key in ("start-at", "start-after"):
         if key in options:
-            i = text.index(options[key])
-            text = text[i:] if key == "start-at" else text[i + len(options[key]):].split("\n", 1)[-1]
+            i = next(k for k, line in enumerate(lines) if options[key] in line)
+            lines = lines[i:] if key == "start-at" else lines[i + 1:]
     for key in ("end-at", "end-before"):
         if key in options:
-            i = text.index(options[key])
-            text = text[: i + len(options[key])] if key == "end-at" else text[:i]
+            i = next(k for k, line in enumerate(lines) if options[key] in line)
+            lines = lines[: i + 1] if key == "end-at" else lines[:i]
     if "lines" in options:
         keep = set()
         for part in options["lines"].split(","):
             a, _, b = part.strip().partition("-")
             keep.update(range(int(a), int(b or a) + 1))
-        text = "\n".join(l for k, l in enumerate(text.splitlines(), 1) if k in keep)
+        lines = [l for k, l in enumerate(lines, 1) if k in keep]
+    text = "\n".join(lines)
     return path, text
 
 
@@ -93,7 +95,8 @@ def shown_names(page: Path) -> set[str]:
     text = page.read_text(encoding="utf-8")
     shown = set()
     for match in _INCLUDE.finditer(text):
-        options = dict((k, v.strip()) for k, v in re.findall(r"^:([\w-]+):(.*)$", match.group(3), re.M))
+        # MyST reads directive options as YAML ("#: ..." must be quoted there).
+        options = {k: str(yaml.safe_load(v) if v.strip() else "") for k, v in re.findall(r"^:([\w-]+):(.*)$", match.group(3), re.M)}
         path, body = included_text(page, match.group(2), options)
         if LIB in path.parents:
             shown |= {f"{_module_name(path)}.{n}" for n in _defined_names(body)}
@@ -140,6 +143,7 @@ def test_the_checker_reads_literalinclude_like_sphinx(tmp_path):
     assert _defined_names(included_text(page, "lib/attn/demo.py", {"pyobject": "f"})[1]) == {"f"}
     assert _defined_names(included_text(page, "lib/attn/demo.py", {"start-at": "# -- marker", "end-before": "def f"})[1]) == {"B"}
     assert _defined_names(included_text(page, "lib/attn/demo.py", {"pyobject": "C.m"})[1]) == {"m"}
+    assert _defined_names(included_text(page, "lib/attn/demo.py", {"start-at": "A = 1", "end-at": "B = 2"})[1]) == {"A", "B"}
     with pytest.raises(LookupError):
         included_text(page, "lib/attn/demo.py", {"pyobject": "g"})
 

@@ -18,7 +18,8 @@ import pytest
 
 from bookbuild.build import REPO, code_pages
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+# Its own group: it waits for the one book build (a file lock), then runs beside the browser tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("download")]
 
 RUNNER = textwrap.dedent('''
     """Run one notebook in this interpreter's kernel; print its seconds; exit 1 on a cell error."""
