@@ -5,8 +5,9 @@ pages added later:
 
 * MathJax 3 is served from the site (``node_modules/mathjax``, installed by ``npm ci``; see
   ``bookbuild/build.py``); the build stops with a clear message if it is missing.
-* Widgets saved in a page's outputs (tqdm.auto's progress bars) are drawn as static HTML from their
-  saved state: the book loads no widget JavaScript (``nb_ipywidgets_js`` is empty in _config.yml).
+* Widgets saved in a page's outputs are drawn as static HTML from their saved state, except tqdm.auto's
+  progress bars, which are dropped (no bar is left in the built pages): the book loads no widget JavaScript
+  (``nb_ipywidgets_js`` is empty in _config.yml).
 * The wheel of the book's package ``attn`` is copied into the site's ``_static/`` (readers install it).
 * Colab's launch button, which cannot open a Markdown page, opens the page's exercise notebook.
 * sphinx-thebe's loader (which points at unpkg.com and needs a live Binder anyway) is dropped from
@@ -104,10 +105,18 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _WIDGET_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>', re.S)
 
 
+def _has_progress(state: dict, model_id: str) -> bool:
+    model = state.get(model_id) or {}
+    if model.get("model_name") in ("FloatProgressModel", "IntProgressModel"):
+        return True
+    return any(_has_progress(state, c.removeprefix("IPY_MODEL_")) for c in model.get("state", {}).get("children", []))
+
+
 def static_widget(state: dict, model_id: str) -> str:
-    """HTML for one saved widget: boxes, HTML/labels and progress bars (what tqdm draws); else nothing."""
+    """HTML for one saved widget: boxes, HTML and labels; nothing for a progress bar (what tqdm.auto draws) or
+    any other widget. A bar is for the reader who runs the page; in the book the loop prints what it achieved."""
     model = state.get(model_id)
-    if model is None:
+    if model is None or _has_progress(state, model_id):
         return ""
     name, st = model.get("model_name", ""), model.get("state", {})
     if name in ("HBoxModel", "VBoxModel"):
@@ -118,9 +127,6 @@ def static_widget(state: dict, model_id: str) -> str:
     if name in ("HTMLModel", "LabelModel", "HTMLMathModel"):
         value = st.get("value", "")
         return f"<span>{value if name != 'LabelModel' else html_escape(value)}</span>"
-    if name in ("FloatProgressModel", "IntProgressModel"):
-        return (f'<progress max="{st.get("max", 100)}" value="{st.get("value", 0)}" '
-                f'style="width:16em" aria-label="progress"></progress>')
     return ""
 
 

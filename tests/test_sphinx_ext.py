@@ -30,8 +30,9 @@ def test_local_assets_and_plain_links_are_not(html):
     assert not _REMOTE.search(html)
 
 
-def test_saved_progress_bar_becomes_static_html():
-    """tqdm.auto in a notebook saves an HBox(HTML, FloatProgress, HTML); the book draws it without JS."""
+def test_saved_progress_bars_are_dropped_and_other_boxes_drawn():
+    """tqdm.auto in a notebook saves an HBox(HTML, FloatProgress, HTML): no bar is left in the book; a box of
+    text widgets is drawn as static HTML, with no JS."""
     from bookbuild.sphinx_ext import static_widget
 
     state = {
@@ -41,6 +42,8 @@ def test_saved_progress_bar_becomes_static_html():
         "b": {"model_name": "HTMLModel", "state": {"value": " 50/50 [00:01&lt;00:00]"}},
         "slider": {"model_name": "FloatSliderModel", "state": {"value": 0.5}},
     }
-    html = static_widget(state, "box")
-    assert html.index("training: 100%") < html.index('<progress max="50.0" value="50.0"') < html.index("50/50")
+    assert static_widget(state, "box") == "" and static_widget(state, "bar") == ""
+    state["text"] = {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_a", "IPY_MODEL_b"]}}
+    html = static_widget(state, "text")
+    assert html.index("training: 100%") < html.index("50/50") and "<progress" not in html
     assert static_widget(state, "slider") == "" and static_widget(state, "missing") == ""
