@@ -29,7 +29,13 @@ def sort_key(entry: str) -> str:
 
 
 def sorted_text(text: str) -> str:
-    return _BLOCK.sub(lambda m: m.group(1) + "\n\n".join(sorted(entries(m.group(2)), key=sort_key)) + "\n" + m.group(3), text)
+    """The glossary with each block's entries sorted; an entry present twice word for word is kept once
+    (a union merge of two branches can duplicate one)."""
+    def sort_block(m: re.Match) -> str:
+        unique = list(dict.fromkeys(entries(m.group(2))))
+        return m.group(1) + "\n\n".join(sorted(unique, key=sort_key)) + "\n" + m.group(3)
+
+    return _BLOCK.sub(sort_block, text)
 
 
 def main() -> int:
