@@ -5,8 +5,9 @@ target is the same string reversed, followed by EOS. Lengths are sampled uniform
 as frequent as short ones during training. Ids: PAD 0, BOS 1, EOS 2, symbols 3.. (shared by both sides).
 
 Models (all batch-first, torch):
-* ``Seq2Seq``: the encoder-decoder of Cho et al. (2014) -- one fixed context C = final encoder state,
-  given to the decoder at every step (chapter 2).
+* ``Seq2Seq``: the encoder-decoder of Cho et al. (2014) -- one fixed context C, computed from the final
+  states of a bidirectional GRU, given to the decoder at every step (chapter 2). The GRUs are PyTorch's
+  (reset gate applied after the recurrent product), a variant of Cho et al.'s cell.
 * ``LuongSeq2Seq``: global attention of Luong et al. (2015): the *current* decoder state s_t queries the
   encoder states; attentional state tanh(W_c [c_t; s_t]) feeds the output layer (chapter 4). Under
   teacher forcing all steps run in parallel, which is what makes it quick to train on a CPU.
