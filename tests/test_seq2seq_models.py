@@ -98,3 +98,14 @@ def test_shapes_task_and_captioner():
     pred, a = greedy_batch(model, images, None, max_len=4)
     assert a.shape == (8, pred.shape[1], 9)
     np.testing.assert_allclose(a.sum(-1).numpy(), 1.0, atol=1e-6)
+
+
+def test_a_callback_does_not_change_training():
+    """Chapter 2 measures its model during training; chapter 4 re-trains the same model without a callback."""
+    seen, runs = [], []
+    for callback in (None, lambda step, m: seen.append((step, accuracy_by_length(m, TASK, [2, 3], n_per_length=4)))):
+        torch.manual_seed(3)
+        model = MODELS["seq2seq"](TASK.vocab_size, emb=8, hidden=8)
+        runs.append(train(model, TASK, steps=6, batch=8, seed=3, progress=False, callback=callback))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert [s for s, _ in seen] == list(range(1, 7))

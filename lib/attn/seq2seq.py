@@ -5,8 +5,9 @@ target is the same string reversed, followed by EOS. Lengths are sampled uniform
 as frequent as short ones during training. Ids: PAD 0, BOS 1, EOS 2, symbols 3.. (shared by both sides).
 
 Models (all batch-first, torch):
-* ``Seq2Seq``: the encoder-decoder of Cho et al. (2014) -- one fixed context C = final encoder state,
-  given to the decoder at every step (chapter 2).
+* ``Seq2Seq``: the encoder-decoder of Cho et al. (2014) -- one fixed context C, computed from the final
+  states of a bidirectional GRU, given to the decoder at every step (chapter 2). The GRUs are PyTorch's
+  (reset gate applied after the recurrent product), a variant of Cho et al.'s cell.
 * ``LuongSeq2Seq``: global attention of Luong et al. (2015): the *current* decoder state s_t queries the
   encoder states; attentional state tanh(W_c [c_t; s_t]) feeds the output layer (chapter 4). Under
   teacher forcing all steps run in parallel, which is what makes it quick to train on a CPU.
@@ -71,13 +72,13 @@ class ReverseTask:
 
 
 def teacher_forcing(tgt: torch.Tensor) -> torch.Tensor:
-    """Decoder inputs [BOS, y_1, ..., y_{T-1}]: at step t the decoder reads the true previous token (eq-teacher-forcing)."""
+    """Decoder inputs [BOS, y_1, ..., y_{n-1}] (eq-teacher-forcing): at step i the decoder reads the true y_{i-1}."""
     return torch.cat([torch.full_like(tgt[:, :1], BOS), tgt[:, :-1]], dim=1)
 
 
 # ------------------------------------------------------------------------------------------ encoder
 class Encoder(nn.Module):
-    """Embedding + bidirectional GRU over the padded source; returns every state and the final one."""
+    """Embedding + bidirectional GRU over the padded source (eq-bi-context): every state H and the context C."""
 
     def __init__(self, vocab: int, emb: int, hidden: int):
         super().__init__()
@@ -100,7 +101,8 @@ class Encoder(nn.Module):
 
 # ------------------------------------------------------------------------------ models of chapter 2
 class Seq2Seq(nn.Module):
-    """Encoder-decoder with one fixed context C (Cho et al. 2014): s_i = GRU([e(y_{i-1}); C], s_{i-1})."""
+    """Encoder-decoder with one fixed context C (eq-rnn-encdec): s_0 = C, s_i = GRU([e(y_{i-1}); C], s_{i-1}),
+    logits W_o [s_i; C] + b_o."""
 
     has_attention = False
 
@@ -218,8 +220,12 @@ MODELS = {"seq2seq": Seq2Seq, "luong": LuongSeq2Seq, "bahdanau": BahdanauSeq2Seq
 
 # --------------------------------------------------------------------------------- train / decode
 def train(model, task: ReverseTask, steps: int, batch: int = 64, lr: float = 3e-3, seed: int = 0,
-          progress: bool = True, desc: str | None = None):
-    """Teacher-forced cross-entropy training with Adam; returns the loss of every step (seeded)."""
+          progress: bool = True, desc: str | None = None, callback=None):
+    """Teacher-forced cross-entropy training (eq-seq-loss) with Adam; returns the loss of every step (seeded).
+
+    ``callback(step, model)``, if given, runs after each step (1-based); it must not touch torch's global
+    random state, so that a run with a callback trains exactly the same model as a run without.
+    """
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
@@ -239,13 +245,15 @@ def train(model, task: ReverseTask, steps: int, batch: int = 64, lr: float = 3e-
         opt.step()
         losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+        if callback is not None:
+            callback(len(losses), model)
     model.eval()
     return np.array(losses)
 
 
 @torch.no_grad()
 def greedy_batch(model, src, src_len, max_len: int):
-    """Greedy decoding of a batch: returns tokens (B, max_len) (PAD after EOS) and weights (B, T, m) or None."""
+    """Greedy decoding of a batch (eq-greedy): tokens (B, T <= max_len), PAD after EOS, and weights (B, T, m) or None."""
     memory = model.encode(src, src_len)
     y = torch.full((src.shape[0], 1), BOS, dtype=torch.long)
     done = torch.zeros(src.shape[0], dtype=torch.bool)
@@ -264,7 +272,7 @@ def greedy_batch(model, src, src_len, max_len: int):
 
 
 def accuracy_by_length(model, task: ReverseTask, lengths, n_per_length: int = 100, seed: int = 1234):
-    """Sequence and token accuracy of greedy decoding for inputs of each length (fresh test strings).
+    """Sequence and token accuracy (eq-accuracy) of greedy decoding for inputs of each length (fresh strings).
 
     A string counts as right when every target token up to and including <eos> is right; token accuracy is
     the fraction of those target tokens predicted at their position.
@@ -288,9 +296,10 @@ TASK = ReverseTask(n_symbols=20, min_len=1, max_len=40)
 RUN = dict(hidden=64, emb=32, steps=400, batch=64, lr=5e-3, seed=0)
 
 
-def trained_model(name: str, task: ReverseTask = TASK, progress: bool = True, **overrides):
+def trained_model(name: str, task: ReverseTask = TASK, progress: bool = True, callback=None, **overrides):
     """Build model ``name`` ('seq2seq', 'luong' or 'bahdanau') from seed ``RUN['seed']`` and train it.
 
+    ``overrides`` replace entries of ``RUN``; ``callback`` is passed to ``train``.
     Returns ``(model, losses, seconds)``. Same name and settings -> the same model (training is seeded),
     so chapter 4 re-trains chapter 2's baseline instead of loading stored weights.
     """
@@ -299,7 +308,7 @@ def trained_model(name: str, task: ReverseTask = TASK, progress: bool = True, **
     model = MODELS[name](task.vocab_size, emb=cfg["emb"], hidden=cfg["hidden"])
     t0 = time.perf_counter()
     losses = train(model, task, cfg["steps"], batch=cfg["batch"], lr=cfg["lr"], seed=cfg["seed"],
-                   progress=progress, desc=f"training {name}")
+                   progress=progress, desc=f"training {name}", callback=callback)
     return model, losses, time.perf_counter() - t0
 
 

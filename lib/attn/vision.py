@@ -54,6 +54,6 @@ def make_scene(seed: int = 0, size: int = 64, n_clutter: int = 14, radius: int =
 
 
 def colour_match_map(image, colour, tolerance: float = 0.1) -> np.ndarray:
-    """Top-down map: how well each pixel's colour matches the colour the task asks for, exp(-|I - c|^2 / 2 tol^2)."""
+    """Top-down map T of eq-top-down: how well each pixel's colour matches the task's colour, exp(-|I - c|^2 / 2 tau^2)."""
     d2 = np.sum((np.asarray(image, dtype=float) - np.asarray(colour, dtype=float)) ** 2, axis=-1)  # (H, W)
     return np.exp(-d2 / (2 * tolerance**2))
