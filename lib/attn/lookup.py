@@ -6,7 +6,8 @@ so it separates the score functions that look at the keys from those that only l
 
 Model: h_j = [E_k(key_j); E_v(value_j)] (the "hidden state" of source position j, size 2d),
 s = W_s E_k(query) (the "decoder state"), weights a = softmax(score(s, h)), context c = sum_j a_j h_j,
-prediction = Linear(c). Only the score function (and, for two variants, the read-out) changes.
+prediction = Linear(c). Only the score function (and, for a few variants, the read-out) changes.
+Equation labels (eq-var-...) are those of chapter 5.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 
 import torch
 from torch import nn
+from torch.distributions import Categorical
 from torch.nn import functional as F
 
 N_KEYS = 16
@@ -25,8 +27,22 @@ N_TEST = 2000  # fresh problems for evaluation
 
 VARIANTS = (
     "dot", "scaled dot", "general", "additive", "cosine",
-    "location", "local-p", "key-value", "multi-head",
+    "location", "local-p", "key-value", "multi-head", "hard",
 )
+# end of the settings
+
+
+def local_weights(scores, p, D: int, gaussian: bool = True):
+    """Luong's local attention (eq-var-window, eq-var-localp): softmax of ``scores`` (..., n) over the
+    window |s - p| <= D around the centres ``p`` (..., 1), times a Gaussian of sigma = D / 2 around p
+    (local-p; ``gaussian=False`` gives local-m's plain windowed softmax). Zero outside the window."""
+    pos = torch.arange(scores.shape[-1], dtype=scores.dtype)  # (n,) source positions 0..n-1
+    inside = (pos - p).abs() <= D  # (..., n); never empty: the nearest position is within 1/2 of p
+    w = torch.softmax(scores.masked_fill(~inside, float("-inf")), dim=-1)
+    if gaussian:
+        sigma = D / 2
+        w = w * torch.exp(-((pos - p) ** 2) / (2 * sigma**2))
+    return w
 
 
 def make_batch(batch: int, n_pairs: int, generator: torch.Generator):
@@ -39,7 +55,10 @@ def make_batch(batch: int, n_pairs: int, generator: torch.Generator):
 
 
 class LookupModel(nn.Module):
-    """Embed, attend with one score variant, classify the context vector."""
+    """Embed, attend with one score variant, classify the context vector (scores: eq-var-dot to
+    eq-var-location; local-p: eq-var-localp; key-value: eq-var-kv; hard: eq-var-hard). ``hard=True`` reads
+    out the argmax position of a soft variant instead of the average. The ``"hard"`` variant reads one
+    position, sampled while training, the argmax in ``eval()`` mode, and returns its policy as the weights."""
 
     def __init__(self, variant: str, n_pairs: int, d: int = 16, d_att: int = 16, D: int = 2):
         super().__init__()
@@ -94,41 +113,58 @@ class LookupModel(nn.Module):
             scores = torch.einsum("bd,bnd->bn", s, k)
         elif v == "local-p":
             n = h.shape[1]
-            p = (n - 1) * torch.sigmoid(self.v_p(torch.tanh(self.W_p(s))))  # (B, 1) predicted centre
-            pos = torch.arange(n)
-            window = (pos - p).abs() <= self.D  # (B, n)
-            scores = torch.einsum("bd,bnd->bn", s, h).masked_fill(~window, float("-inf"))
-            gauss = torch.exp(-((pos - p) ** 2) / (2 * (self.D / 2) ** 2))
-            w = torch.softmax(scores, dim=-1) * gauss
+            p = (n - 1) * torch.sigmoid(self.v_p(torch.tanh(self.W_p(s))))  # (B, 1) centre, eq-var-pt
+            w = local_weights(torch.einsum("bd,bnd->bn", s, h), p, self.D)  # eq-var-localp
             return self.out(torch.einsum("bn,bnd->bd", w, h)), w
+        elif v == "hard":  # policy over positions (scaled dot); reads ONE position (eq-var-hard)
+            scores = torch.einsum("bd,bnd->bn", s, h) / math.sqrt(h.shape[-1])
+            policy = Categorical(logits=scores)
+            pick = policy.sample() if self.training else scores.argmax(-1)  # (B,): sampled while training
+            self.log_pi = policy.log_prob(pick)  # (B,) log pi(j_t), kept for REINFORCE (eq-var-hard-loss)
+            read = h[torch.arange(h.shape[0]), pick]  # (B, 2d): the one state read out
+            return self.out(read), torch.softmax(scores, dim=-1)
         w = torch.softmax(scores, dim=-1)  # (B, n)
         if hard:  # read out the single best position instead of the average
             w = F.one_hot(w.argmax(-1), w.shape[-1]).to(w.dtype)
         return self.out(torch.einsum("bn,bnd->bd", w, values_read)), w
 
 
-def train_variant(variant: str, n_pairs: int = N_PAIRS, steps: int = STEPS, batch: int = BATCH, lr: float = 1e-2, seed: int = 0):
-    """Train one variant from a fixed seed (same data for every variant); return (model, losses, seconds)."""
+def train_variant(variant: str, n_pairs: int = N_PAIRS, steps: int = STEPS, batch: int = BATCH, lr: float = 1e-2,
+                  seed: int = 0, reinforce: bool = True):
+    """Train one variant from a fixed seed (same data for every variant); return (model, losses, seconds).
+
+    Soft variants minimise the cross-entropy. The hard variant samples one position per problem and adds the
+    REINFORCE term of eq-var-hard-loss, with the reward r = log p(answer | h_j) and a moving-average baseline
+    (``reinforce=False`` drops that term, to show what the scores learn without it).
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = LookupModel(variant, n_pairs)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
+    losses, baseline = [], 0.0
     start = time.perf_counter()
     for _ in range(steps):
         keys, values, query, answer, _ = make_batch(batch, n_pairs, gen)
         logits, _ = model(keys, values, query)
-        loss = F.cross_entropy(logits, answer)
+        nll = F.cross_entropy(logits, answer, reduction="none")  # (B,): -log p(answer | what was read)
+        loss = nll.mean()
+        if variant == "hard" and reinforce:
+            reward = -nll.detach()  # (B,) r = log p(answer | h_j): no gradient flows through the reward
+            loss = loss - ((reward - baseline) * model.log_pi).mean()  # REINFORCE for the scores
+            baseline = 0.9 * baseline + 0.1 * reward.mean().item()  # moving average, as Xu et al.
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(loss.item())
+        losses.append(nll.mean().item())
     return model, losses, time.perf_counter() - start
 
 
 @torch.no_grad()
 def evaluate(model: LookupModel, n: int = N_TEST, seed: int = 1234, hard: bool = False):
-    """Accuracy, mean attention entropy (nats) and weight on the right position, on fresh problems."""
+    """Accuracy, mean attention entropy (nats) and weight on the right position, on fresh problems.
+
+    Puts the model in ``eval()`` mode (the hard variant then reads its argmax position)."""
+    model.eval()
     keys, values, query, answer, pos = make_batch(n, model.n_pairs, torch.Generator().manual_seed(seed))
     logits, w = model(keys, values, query, hard=hard)
     if w.dim() == 3:  # multi-head: (B, heads, n); entropy per head, then averaged

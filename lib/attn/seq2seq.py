@@ -131,23 +131,30 @@ class Seq2Seq(nn.Module):
 
 # ------------------------------------------------------------------------------ models of chapter 4
 def additive_scores_torch(Q, K, W_q, W_k, v):
-    """v^T tanh(q W_q + k W_k) for every pair (torch twin of ``reference.alignment.additive_scores``)."""
+    """Additive score v^T tanh(W_q q + W_k k) of every (query, key) pair (chapter 4, eq-additive).
+
+    Q (B, n_q, d_q), K (B, n_k, d_k), W_q (d_q, d_a), W_k (d_k, d_a), v (d_a,) -> (B, n_q, n_k).
+    """
     return torch.tanh((Q @ W_q).unsqueeze(-2) + (K @ W_k).unsqueeze(-3)) @ v  # (B, n_q, n_k)
 
 
 def general_scores_torch(Q, K, W):
-    """q^T W k for every pair (torch twin of ``reference.alignment.general_scores``)."""
+    """General (bilinear) score q^T W k of every (query, key) pair (chapter 4, eq-luong-scores).
+
+    Q (B, n_q, d_q), K (B, n_k, d_k), W (d_q, d_k) -> (B, n_q, n_k); d_q and d_k may differ.
+    """
     return (Q @ W) @ K.transpose(-1, -2)  # (B, n_q, n_k)
 
 
 def masked_attention(scores, mask):
-    """Softmax over the source positions allowed by ``mask`` (B, 1, m) (padding gets weight 0)."""
+    """Weights a_ij of chapter 4's eq-align-weights: softmax over the source positions allowed by ``mask``
+    (B, 1, m), so that padding gets weight exactly 0. Every row must allow at least one position."""
     return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
 
 
 class LuongSeq2Seq(nn.Module):
-    """Global attention, general score (Luong et al. 2015): a_t = softmax(s_t^T W_a H^T), c_t = a_t H,
-    h~_t = tanh(W_c [c_t; s_t]), p(y_t) = softmax(W_o h~_t)."""
+    """Global attention, general score (Luong et al. 2015; chapter 4, eq-luong-scores and eq-luong-output):
+    a_t = softmax(s_t^T W_a H^T), c_t = a_t H, h~_t = tanh(W_c [c_t; s_t]), p(y_t) = softmax(W_o h~_t)."""
 
     has_attention = True
 
@@ -176,8 +183,9 @@ class LuongSeq2Seq(nn.Module):
 
 
 class BahdanauSeq2Seq(nn.Module):
-    """Additive attention (Bahdanau et al. 2015): a_i = softmax(v^T tanh(W_q s_{i-1} + W_k h_j)),
-    c_i = a_i H, s_i = GRU([e(y_{i-1}); c_i], s_{i-1}), p(y_i) = softmax(W_o [s_i; c_i])."""
+    """Additive attention (Bahdanau et al. 2015; chapter 4, eq-additive and eq-context-i):
+    a_i = softmax(v^T tanh(W_q s_{i-1} + W_k h_j)), c_i = a_i H, s_i = GRU([e(y_{i-1}); c_i], s_{i-1}),
+    p(y_i) = softmax(W_o [s_i; c_i])."""
 
     has_attention = True
 
@@ -215,7 +223,9 @@ class BahdanauSeq2Seq(nn.Module):
         return self.decode(self.encode(src, src_len), y_in)
 
 
+#: The three encoder-decoders, by the name ``trained_model`` takes.
 MODELS = {"seq2seq": Seq2Seq, "luong": LuongSeq2Seq, "bahdanau": BahdanauSeq2Seq}
+# end of MODELS
 
 
 # --------------------------------------------------------------------------------- train / decode
@@ -320,6 +330,7 @@ SHAPES = {
     "slash": [".......#", "......#.", ".....#..", "....#...", "...#....", "..#.....", ".#......", "#......."],
 }
 CAPTION_WORDS = list(SHAPES)  # word ids FIRST_SYMBOL + index
+# end of the shapes
 
 
 @dataclass
@@ -360,7 +371,8 @@ class ShapesTask:
 
 class Captioner(LuongSeq2Seq):
     """Show, attend and tell in miniature: a one-layer CNN turns the image into a grid of region vectors
-    (the "annotation vectors" of Xu et al. 2015), and the Luong decoder attends over the regions."""
+    (the "annotation vectors" of Xu et al. 2015), and the Luong decoder attends over the regions: the h_j
+    of chapter 4's eq-context-i are image regions."""
 
     def __init__(self, vocab: int, grid: int = 3, cell: int = 8, emb: int = 16, hidden: int = 32):
         super().__init__(vocab, emb=emb, hidden=hidden)
