@@ -56,7 +56,10 @@ def make_corpus(n_stories: int = 120, seed: int = 0) -> str:
 
 
 def load_corpus() -> str:
+    """The corpus shipped with the package (``make_corpus()``'s output)."""
     return CORPUS.read_text(encoding="utf-8")
+
+# end of the corpus code
 
 
 @dataclass
@@ -91,8 +94,8 @@ class CharVocab:
 class TinyTransformerLM(nn.Module):
     """Token + learned position embeddings, pre-LN layers, final LayerNorm, linear head.
 
-    ``causal=True`` is a GPT (Radford et al. 2018): position t attends to positions <= t only.
-    ``causal=False`` is a BERT-style encoder (Devlin et al. 2019): every position attends to every position.
+    ``causal=True`` is a GPT (Radford et al. 2018; eq-causal-lm): position t attends to positions <= t only.
+    ``causal=False`` is a BERT-style encoder (Devlin et al. 2019; eq-mlm): every position attends to every position.
     """
 
     def __init__(self, vocab: int, causal: bool, d_model=64, h=4, d_ff=256, n_layers=2, block=64):
@@ -150,6 +153,7 @@ def sample_token(logits: torch.Tensor, temperature: float, top_k: int | None, ge
 
 
 def _windows(data: np.ndarray, rng, batch: int, n: int) -> np.ndarray:
+    """``batch`` random windows of ``n + 1`` consecutive tokens (input and next-token target overlap by n)."""
     starts = rng.integers(0, len(data) - n - 1, size=batch)
     return np.stack([data[s : s + n + 1] for s in starts])  # (B, n + 1)
 
@@ -157,8 +161,9 @@ def _windows(data: np.ndarray, rng, batch: int, n: int) -> np.ndarray:
 def train_lm(data: np.ndarray, vocab: CharVocab, causal: bool, steps: int = 400, batch: int = 32, block: int = 64,
              lr: float = 3e-3, warmup: int = 30, mask_p: float = 0.15, seed: int = 0, progress: bool = True,
              **model_kwargs) -> LMResult:
-    """Train a GPT (``causal=True``: predict every next character) or a BERT (``causal=False``: predict the
-    characters hidden by ``mask_tokens``) on random windows of ``data``, with AdamW, linear warm-up and cosine decay."""
+    """Train a GPT (``causal=True``: predict every next character, eq-causal-lm) or a BERT (``causal=False``:
+    predict the characters hidden by ``mask_tokens``, eq-mlm) on random windows of ``data``, with AdamW,
+    linear warm-up and cosine decay."""
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
@@ -200,7 +205,7 @@ def train_lm(data: np.ndarray, vocab: CharVocab, causal: bool, steps: int = 400,
 @torch.no_grad()
 def generate(model: TinyTransformerLM, vocab: CharVocab, prompt: str, n: int, temperature: float = 1.0,
              top_k: int | None = None, seed: int = 0) -> str:
-    """Continue ``prompt`` by ``n`` characters, one at a time, with ``sample_token`` (never emits [MASK])."""
+    """Continue ``prompt`` by ``n`` characters, one at a time, with ``sample_token`` (eq-sampling; never emits [MASK])."""
     gen = torch.Generator().manual_seed(seed)
     ids = list(vocab.encode(prompt))
     for _ in range(n):

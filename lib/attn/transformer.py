@@ -40,7 +40,8 @@ def noam_rate(step: int, d_model: int, warmup: int) -> float:
 
 
 class MultiHeadAttention(nn.Module):
-    """Multi-head attention (Vaswani et al. 2017, sec. 3.2.2); keeps its last weights in ``self.weights``."""
+    """Multi-head attention (Vaswani et al. 2017, sec. 3.2.2; eq-transformer-mha); keeps its last weights in
+    ``self.weights``. Masks are boolean, True = may attend; a row must allow at least one key."""
 
     def __init__(self, d_model: int, h: int):
         super().__init__()
@@ -76,7 +77,8 @@ class FeedForward(nn.Module):
 
 
 class EncoderLayer(nn.Module):
-    """Self-attention + feed-forward, each in a residual sub-layer; post-LN or pre-LN (``norm_first``)."""
+    """Self-attention + feed-forward (eq-encoder-layer), each in a residual sub-layer wrapped post-LN or
+    pre-LN (``norm_first``; eq-post-pre-ln)."""
 
     def __init__(self, d_model, h, d_ff, dropout=0.0, norm_first=False):
         super().__init__()
@@ -95,7 +97,8 @@ class EncoderLayer(nn.Module):
 
 
 class DecoderLayer(EncoderLayer):
-    """Masked self-attention, encoder-decoder attention (queries from the decoder), feed-forward."""
+    """Masked self-attention, then encoder-decoder attention (queries from the decoder, keys and values from
+    the memory), then feed-forward (eq-decoder-layer)."""
 
     def __init__(self, d_model, h, d_ff, dropout=0.0, norm_first=False):
         super().__init__(d_model, h, d_ff, dropout, norm_first)
@@ -108,7 +111,8 @@ class DecoderLayer(EncoderLayer):
 
 
 class Seq2SeqTransformer(nn.Module):
-    """Encoder-decoder Transformer: embeddings x sqrt(d_model) + sinusoids, N encoder and N decoder layers."""
+    """Encoder-decoder Transformer: embeddings x sqrt(d_model) + sinusoids (eq-transformer-input), N encoder
+    and N decoder layers, a linear layer to next-token logits."""
 
     def __init__(self, vocab, d_model=32, h=2, d_ff=64, n_layers=2, dropout=0.0, norm_first=False, max_len=64):
         super().__init__()
@@ -195,7 +199,7 @@ class ReverseTask:
 
 @torch.no_grad()
 def greedy_decode(model: Seq2SeqTransformer, src: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Greedy decoding: feed <bos>, append the most probable token, repeat ``max_len`` times.
+    """Greedy decoding (eq-greedy-transformer): feed <bos>, append the most probable token, repeat ``max_len`` times.
 
     Returns (B, max_len + 1) tokens starting with <bos>; positions after a sequence's <eos> are set to <pad>.
     """
@@ -217,10 +221,9 @@ def greedy_decode(model: Seq2SeqTransformer, src: torch.Tensor, max_len: int) ->
 def sequence_accuracy(model, task: ReverseTask, rng, n: int = 1000) -> float:
     """Fraction of ``n`` fresh sequences whose greedy output equals the target exactly (up to <eos>)."""
     src, tgt = task.batch(rng, n)
-    pred = greedy_decode(model, src, tgt.shape[1] - 1)
-    width = min(pred.shape[1], tgt.shape[1])
-    pred = F.pad(pred, (0, tgt.shape[1] - pred.shape[1]), value=PAD)[:, : tgt.shape[1]]
-    return float((pred == tgt).all(dim=1).float().mean()) if width else 0.0
+    pred = greedy_decode(model, src, tgt.shape[1] - 1)  # stops early once every sequence has its <eos>
+    pred = F.pad(pred, (0, tgt.shape[1] - pred.shape[1]), value=PAD)  # (B, n_tgt), padded like tgt
+    return float((pred == tgt).all(dim=1).float().mean())
 
 
 @dataclass
@@ -245,7 +248,8 @@ def train_reverser(
     progress: bool = True,
     **model_kwargs,
 ) -> TrainResult:
-    """Train a ``Seq2SeqTransformer`` on ``task`` with Adam(0.9, 0.98), warm-up and label smoothing.
+    """Train a ``Seq2SeqTransformer`` on ``task`` with teacher forcing (eq-teacher-forcing), Adam(0.9, 0.98),
+    warm-up and label smoothing (eq-label-smoothing).
 
     The learning rate follows ``lr_scale * noam_rate(step, d_model, warmup)`` (eq-warmup). Training stops
     after ``steps`` steps or ``time_budget`` seconds, whichever comes first.
