@@ -36,9 +36,9 @@ def beam_search(adapter: Adapter, src: torch.Tensor, beam: int, max_len: int, al
     """The most probable output found with ``beam`` hypotheses (eq-beam); returns (tokens, normalised score).
 
     Each step extends every live hypothesis by every token, keeps the ``beam`` best extensions by total
-    log-probability, and sets aside those that end with EOS. It stops when ``beam`` hypotheses have ended, when
-    no live one can still beat the best ended one, or after ``max_len`` tokens; the answer is the ended
-    hypothesis with the best normalised score.
+    log-probability, and sets aside those that end with EOS. It stops when no live hypothesis can still beat
+    the best ended one, or after ``max_len`` tokens; the answer is the ended hypothesis with the best
+    normalised score.
     ``beam = 1`` is greedy decoding.
     """
     state = adapter.start(src)
@@ -61,7 +61,7 @@ def beam_search(adapter: Adapter, src: torch.Tensor, beam: int, max_len: int, al
                 keep.append((score, row, word))
             if len(keep) == beam:
                 break
-        if len(finished) >= beam or not keep:
+        if not keep:
             break
         # Log-probabilities only fall as a hypothesis grows, so a live one can at best reach its current
         # score divided by the largest penalty: once an ended one beats that for all, stop.
