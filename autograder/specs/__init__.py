@@ -17,6 +17,7 @@ MODULES = {
     "04-alignment": "autograder.specs.alignment",
     "08-transformer": "autograder.specs.transformer",
     "09-gpt-bert": "autograder.specs.lm",
+    "10-modern": "autograder.specs.modern",
 }
 
 
