@@ -1,4 +1,4 @@
-"""Multi-head attention as a PyTorch ``nn.Module`` (chapter 7).
+"""Scaled dot-product attention with masks (chapter 6) and multi-head attention as an ``nn.Module`` (chapter 7).
 
 Boolean masks with True = may attend, broadcasting against
 (B, n_q, n_k) (or (n_q, n_k), or (n_k,)); a query row with no allowed key gets all-zero weights and a
@@ -15,7 +15,7 @@ from torch import nn
 
 
 def scaled_dot_product_attention(Q, K, V, mask=None):
-    """softmax(Q K^T / sqrt(d_k)) V with a boolean mask (True = may attend) (eq. 3.7, in torch).
+    """softmax(Q K^T / sqrt(d_k)) V with a boolean mask (True = may attend) (eqs. eq-sa-weights, eq-sa-output).
 
     Returns ``(output, weights)``. Rows with no allowed key give zero weights, with finite gradients:
     their scores are replaced by zeros before the softmax and the weights are multiplied by 0 after it.
@@ -33,7 +33,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 
 
 def split_heads(X: torch.Tensor, h: int) -> torch.Tensor:
-    """(..., n, d_model) -> (..., h, n, d_model / h) (eq. 7.2)."""
+    """(..., n, d_model) -> (..., h, n, d_model / h) (eq. eq-mha-split)."""
     *lead, n, d_model = X.shape
     if d_model % h:
         raise ValueError(f"d_model = {d_model} is not divisible by h = {h}")
@@ -41,13 +41,13 @@ def split_heads(X: torch.Tensor, h: int) -> torch.Tensor:
 
 
 def merge_heads(X: torch.Tensor) -> torch.Tensor:
-    """(..., h, n, d_head) -> (..., n, h * d_head) (eq. 7.4)."""
+    """(..., h, n, d_head) -> (..., n, h * d_head) (eq. eq-mha-concat)."""
     X = X.transpose(-3, -2)  # (..., n, h, d_head)
     return X.reshape(*X.shape[:-2], X.shape[-2] * X.shape[-1])
 
 
 class MultiHeadAttention(nn.Module):
-    """Multi-head attention (eqs. 7.1-7.5): project to Q, K, V, split into h heads, attend per head, merge, project.
+    """Multi-head attention (eqs. eq-mha-projections to eq-mha-output): project to Q, K, V, split into h heads, attend per head, merge, project.
 
     ``forward(X_q, X_kv=None, mask=None)`` returns ``(output, weights)``: output (..., n_q, d_model),
     weights (..., h, n_q, n_k). With ``X_kv=None`` it is self-attention (keys and values from ``X_q``).
