@@ -248,7 +248,7 @@ def train_reverser(
     progress: bool = True,
     **model_kwargs,
 ) -> TrainResult:
-    """Train a ``Seq2SeqTransformer`` on ``task`` with teacher forcing (eq-teacher-forcing), Adam(0.9, 0.98),
+    """Train a ``Seq2SeqTransformer`` on ``task`` with teacher forcing (eq-teacher-forcing-parallel), Adam(0.9, 0.98),
     warm-up and label smoothing (eq-label-smoothing).
 
     The learning rate follows ``lr_scale * noam_rate(step, d_model, warmup)`` (eq-warmup). Training stops
