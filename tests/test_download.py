@@ -43,7 +43,7 @@ def downloaded_notebook(site: Path, page: Path) -> Path:
     """The .ipynb the page's download button links to."""
     html = site / page.relative_to(REPO).with_suffix(".html")
     hrefs = re.findall(r'href="([^"]+\.ipynb)"', html.read_text(encoding="utf-8"))
-    ours = [h for h in hrefs if "_sources/" in h or "_downloads/" in h]
+    ours = [h for h in hrefs if "_sources/" in h]  # (the _downloads/ links are exercise notebooks)
     assert ours, f"{html}: no .ipynb download link"
     return (html.parent / ours[0]).resolve()
 
@@ -52,12 +52,15 @@ def downloaded_notebook(site: Path, page: Path) -> Path:
 def reader_env(built_book, tmp_path_factory) -> Path:
     """A virtualenv with only PyTorch, the site's attn wheel (and its dependencies) and a kernel."""
     (wheel,) = (built_book / "_static").glob("attn-*.whl")
-    env = tmp_path_factory.mktemp("reader") / "venv"
-    # Debian's or pyenv's interpreter, whichever runs the tests: the venv does not see this one's packages.
-    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    home = tmp_path_factory.mktemp("reader")
+    env = home / "venv"
+    # The interpreter that runs the tests, but none of its packages, and no PYTHONPATH: with the checkout on
+    # the path, pip would take the course's own `attn` for an installed one and skip the wheel.
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, env=_clean_env(home, env / "bin" / "python"))
     py = env / "bin" / "python"
     subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    _pinned("torch"), str(wheel), "ipykernel", "nbclient", "nbformat"], check=True)
+                    _pinned("torch"), str(wheel), "ipykernel", "nbclient", "nbformat"],
+                   check=True, cwd=home, env=_clean_env(home, py))
     return py
 
 

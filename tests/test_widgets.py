@@ -69,3 +69,14 @@ def test_explore_uses_interact_in_a_kernel(monkeypatch):
     monkeypatch.setattr(ipywidgets, "interact", lambda f, **controls: calls.update(controls) or f)
     assert widgets.explore(lambda ax, a: ax.plot([a]), static=[{"a": 1}], controls={"a": (0, 5)}) is None
     assert calls == {"a": (0, 5)}
+
+
+def test_show_false_gives_the_static_figure_in_a_kernel_too(monkeypatch):
+    """A page's hidden check (show=False) inspects the static panels even where sliders could be shown,
+    so a page downloaded and run in Jupyter passes the same checks as in the book build."""
+    monkeypatch.setattr(widgets, "interactive", lambda: True)
+    for make in (lambda: widgets.softmax_temperature([3.0, 0.0], temperatures=(0.1, 1.0), show=False),
+                 lambda: widgets.sqrt_dk_scale(d_k_values=(4, 64), show=False),
+                 lambda: widgets.mask_explorer(n=4, lengths=(4, 2), show=False)):
+        fig = make()
+        assert fig is not None and len(fig.axes) >= 2

@@ -56,13 +56,14 @@ def explore(
     ``draw(ax, **params)`` draws one panel. ``controls`` maps each parameter to an ipywidgets widget (or an
     ``interact`` abbreviation such as ``(0.1, 10.0)``); ``static`` lists the settings drawn in the book.
     Shows the result and returns None (so a cell ending with the call displays it once); with
-    ``show=False`` (static mode) returns the figure without showing it, e.g. for tests.
+    ``show=False`` it draws the static panels, in Jupyter too, and returns the figure without showing it
+    (for tests, and for the book's hidden checks of what a figure shows).
     """
     import matplotlib.pyplot as plt
 
     label = label or (lambda p: ", ".join(f"{k} = {v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool)
                                           else f"{k} = {v}" for k, v in p.items()))
-    if interactive():
+    if interactive() and show:
         import ipywidgets
 
         def redraw(**params):
@@ -105,7 +106,7 @@ def softmax_temperature(scores=(2.0, 1.0, 0.5, -1.0), temperatures=(0.25, 1.0, 4
         _bars(ax, torch.softmax(s / tau, dim=-1).numpy())
 
     controls = {}
-    if interactive():
+    if interactive() and show:
         import ipywidgets
 
         controls = {"tau": ipywidgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.05,
@@ -143,7 +144,7 @@ def sqrt_dk_scale(d_k_values=(4, 64, 1024), n_keys: int = 6, seed: int = 0, show
         else:
             _bars(ax, weights(d_k, scaled), color="tab:red" if scaled else "0.5")
 
-    if interactive():
+    if interactive() and show:
         import ipywidgets
 
         controls = {"d_k": ipywidgets.SelectionSlider(options=[2 ** i for i in range(1, 11)], value=64,
@@ -175,7 +176,7 @@ def mask_explorer(n: int = 6, lengths=(6, 4), causal_too: bool = True, seed: int
         ax.set_xlabel("keys")
 
     label = lambda p: f"length {p['length']}" + (", causal" if p["causal"] else "")  # noqa: E731
-    if interactive():
+    if interactive() and show:
         import ipywidgets
 
         controls = {"length": ipywidgets.IntSlider(value=n, min=1, max=n, description="length"),
