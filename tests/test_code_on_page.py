@@ -14,17 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.pagecode import no_magic
 from bookbuild.build import REPO, code_pages, page_source, toc_pages
 
 LIB = REPO / "lib"
 PAGES = [page_source(p, REPO) for p in toc_pages(REPO)]
 _INCLUDE = re.compile(r"^(`{3,}|~{3,})\{literalinclude\}\s+(\S+)[ \t]*\n((?::[\w-]+:.*\n)*)", re.M)
-
-
-def _no_magic(line: str) -> str:
-    """An IPython magic or shell line (``%pip ...``) as ``pass``, keeping its indentation."""
-    stripped = line.lstrip()
-    return line[: len(line) - len(stripped)] + "pass" if stripped.startswith(("%", "!")) else line
 
 
 def _pyobject_lines(source: str, name: str) -> list[str]:
@@ -111,7 +106,7 @@ def imported_names(page: Path) -> tuple[set[str], list[str]]:
     for cell in jupytext.read(page).cells:
         if cell.cell_type != "code":
             continue
-        code = "\n".join(_no_magic(l) for l in cell.source.splitlines())
+        code = "\n".join(no_magic(l) for l in cell.source.splitlines())
         for node in ast.walk(ast.parse(code)):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "attn":
                 for alias in node.names:

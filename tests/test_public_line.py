@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pagecode import no_magic
 from bookbuild.build import REPO
 
 REFERENCE = REPO / "autograder" / "reference"
@@ -91,15 +92,9 @@ def statement_runs(tree: ast.AST):
                 yield _strip_docstring(stmts)
 
 
-def _no_magic(line: str) -> str:
-    """An IPython magic or shell line (``%pip ...``) as ``pass``, keeping its indentation."""
-    stripped = line.lstrip()
-    return line[: len(line) - len(stripped)] + "pass" if stripped.startswith(("%", "!")) else line
-
-
 def copies_in(code: str, bodies: dict[str, tuple[tuple, str]]) -> list[str]:
     """Names of the reference functions whose body appears in ``code`` (IPython magics are ignored)."""
-    code = "\n".join(_no_magic(line) for line in code.splitlines())
+    code = "\n".join(no_magic(line) for line in code.splitlines())
     try:
         tree = ast.parse(code)
     except SyntaxError:
