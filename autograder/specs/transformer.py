@@ -152,6 +152,10 @@ def label_smoothing_cases(rng):
     yield Case("eps = 0 (plain cross-entropy)", (logits, target, 0.0, 0))
     yield Case("pad is the last class", (logits, np.minimum(target, 4), 0.2, 4))
     yield Case("no padding (pad=None)", (logits, target, 0.1, None))
+    # pad need not be a class index (the text says so): PyTorch's ignore_index is -100 by default.
+    ignored = np.where(target == 0, -100, target)
+    yield Case("pad = -100, not a class index", (logits, ignored, 0.1, -100))
+    yield Case("pad = C, one past the last class", (logits, np.where(target == 0, 5, target), 0.1, 5))
     yield Case("large logits (+-500)", (_randn(rng, (3, 4), scale=500.0), np.array([1, 2, 0]), 0.1, 0))
     yield Case("eps given as keyword", (logits[0], target[0]), {"eps": 0.3, "pad": 0})
 

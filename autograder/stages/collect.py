@@ -24,6 +24,8 @@ MAX_NOTEBOOK_BYTES = 100 << 20
 #: control characters, quotes, ...) becomes "_".
 SAFE_PUNCTUATION = "_.@+-"
 CANVAS_RE = re.compile(r"^(?P<name>[^_]+)_(?P<late>LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+#: What an nbgrader course folder holds besides submitted/ (not submissions, so not listed as skipped).
+NBGRADER_COURSE = {"source", "release", "autograded", "feedback", "gradebook.db", "nbgrader_config.py", "exchange"}
 MOODLE_RE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
 
 
@@ -115,9 +117,14 @@ def collect(submissions: Path, assignment: str, notebook: str) -> tuple[list[Sub
     """Every submission in ``submissions`` (layouts: the module docstring), and what was not graded, with why."""
     if not submissions.is_dir():
         raise SystemExit(f"no such folder of submissions: {submissions}")
-    if (submissions / "submitted").is_dir() and not (submissions / "submitted").is_symlink():
-        submissions = submissions / "submitted"
     skipped: list[Skipped] = []
+    if (submissions / "submitted").is_dir() and not (submissions / "submitted").is_symlink():
+        # nbgrader's course folder: the submissions are in submitted/; anything else there that is not part of
+        # an nbgrader course is reported, not silently passed over.
+        for item in sorted(submissions.iterdir()):
+            if item.name != "submitted" and item.name not in NBGRADER_COURSE and not item.name.startswith("."):
+                skipped.append(Skipped(item.name, "outside submitted/ in an nbgrader course folder (only submitted/ is graded)"))
+        submissions = submissions / "submitted"
     # First pass: which entries belong to which student (Canvas and Moodle may give one student several).
     groups: dict[str, list[tuple[Path, str]]] = {}
     for item in sorted(submissions.iterdir()):

@@ -129,6 +129,6 @@ def prepare_inputs(assignment: Assignment, seed: int, inputs: Path) -> dict:
             folder = inputs / a
             folder.mkdir(parents=True, exist_ok=True)
             np.savez(folder / f"{f}.npz", **store)
-            (folder / f"{f}.json").write_text(json.dumps({"cases": trees}))
+            (folder / f"{f}.json").write_text(json.dumps({"cases": trees, "no_warnings": bool(spec.no_warnings)}))
             functions[(a, f)] = FunctionCases(a, f, spec, cases, expected)
     return functions
