@@ -12,6 +12,16 @@ _PRECISION = ("only changes which float type an input is converted to (float32 k
               "kept or converted); the grader compares at float32-level tolerance and the notebooks accept either "
               "precision, and every operation that follows gives the same values for integers as for floats")
 
+_INT_RANGE = ("an integer instead of a float64 range of small integers: every later operation mixes it with "
+              "floats, so the values are exactly the same")
+_RESHAPE = ("reshape(-2) instead of reshape(-1): NumPy (>= 2, as pinned) reads any negative size as 'infer this "
+            "dimension', so the shape is the same")
+
+_TWO_D = ("index +1 instead of -1 (or [:+1] instead of [:-1]): {what} is 2-D by the notebook's text, where the "
+          "two name the same axis")
+_INT_WIDTH = ("an integer array built without the input's integer dtype: int64 instead of, say, int32, with the "
+              "same values")
+
 EQUIVALENT: dict[str, str] = {
     # 03-qkv
     "autograder.reference.qkv.x__float__mutmut_3": _PRECISION,
@@ -27,9 +37,46 @@ EQUIVALENT: dict[str, str] = {
     "autograder.reference.qkv.x_cosine_scores__mutmut_34": "a zero query is divided by 2 instead of 1: still the zero "
         "vector, so its cosines stay 0",
     "autograder.reference.qkv.x_cosine_scores__mutmut_45": "same as mutmut_34, for a zero key",
+    # 01-glimpse
+    **{f"autograder.reference.glimpse.x__float__mutmut_{n}": _PRECISION for n in (3, 4, 5, 6, 9)},
+    **{f"autograder.reference.glimpse.x_extract_glimpse__mutmut_{n}": _PRECISION for n in (18, 20)},
+    **{f"autograder.reference.glimpse.x_gaussian_blur__mutmut_{n}": _PRECISION for n in (37, 39)},
+    "autograder.reference.glimpse.x_extract_glimpse__mutmut_46": "r0 <= r1 instead of r0 < r1: when they are equal "
+        "the copied slice is empty, so copying it changes nothing",
+    "autograder.reference.glimpse.x_extract_glimpse__mutmut_47": "same as mutmut_46, for columns",
+    "autograder.reference.glimpse.x_block_average__mutmut_5": "shape[1] instead of shape[0]: block_average (not "
+        "graded itself) only ever shrinks the square windows of multiscale_glimpse, whose two sides are equal",
+    **{f"autograder.reference.glimpse.x_gaussian_kernel1d__mutmut_{n}": _INT_RANGE for n in (11, 14)},
+    **{f"autograder.reference.glimpse.x_gaussian_attention_mask__mutmut_{n}": _INT_RANGE for n in (7, 9, 12, 14)},
+    "autograder.reference.glimpse.x_gaussian_attention_mask__mutmut_37": _RESHAPE,
+    **{f"autograder.reference.glimpse.x_soft_read__mutmut_{n}": _RESHAPE for n in (9, 15)},
+    **{f"autograder.reference.glimpse.x_hard_read__mutmut_{n}": _RESHAPE for n in (12, 18)},
+    "autograder.reference.glimpse.x_hard_read__mutmut_10": "reshape(None) keeps the shape, and np.argmax without "
+        "an axis flattens anyway: the same index",
+    # 02-seq2seq
+    "autograder.reference.seq2seq.x__sigmoid__mutmut_11": "x > 0 instead of x >= 0: at x = 0 both branches give 0.5",
+    "autograder.reference.seq2seq.x_encode__mutmut_12": _TWO_D.format(what="W_hh (3H, H)"),
+    **{f"autograder.reference.seq2seq.x_encode__mutmut_{n}": _PRECISION for n in (16, 18, 22, 23, 24, 25, 26, 44, 46)},
+    "autograder.reference.seq2seq.x_encode__mutmut_21": "h_0 of shape (H,) instead of (B, H) for a batch: it "
+        "broadcasts against the batch in the first step, so every state is the same; the text allows tokens of "
+        "shape (T,) or (B, T) only, where the two agree",
+    **{f"autograder.reference.seq2seq.x_teacher_forcing_inputs__mutmut_{n}": _INT_WIDTH for n in (6, 9)},
+    **{f"autograder.reference.seq2seq.x_greedy_decode__mutmut_{n}": "the token ids without an explicit int64: the "
+        "same integers (only an empty result becomes float64, and the grader compares values, so still equal)"
+        for n in (17, 19)},
+    **{f"autograder.reference.seq2seq.x__aligned__mutmut_{n}": _TWO_D.format(what="pred and target (B, T)")
+       for n in (7, 9, 21, 24, 31)},
+    "autograder.reference.seq2seq.x__aligned__mutmut_11": "> instead of >=: when pred is exactly as long as target, "
+        "the other branch pads it with 0 columns, the same array",
+    **{f"autograder.reference.seq2seq.x__aligned__mutmut_{n}": _INT_WIDTH for n in (16, 19)},
+    "autograder.reference.seq2seq.x_sequence_accuracy__mutmut_18": _TWO_D.format(what="pred and target (B, T)"),
+    # @@NEXT@@
 }
 
 KILLED_BY_NEW_CASES: dict[str, str] = {
+    **{f"autograder.reference.seq2seq.x_encode__mutmut_{n}": "the empty-sentence branch of encode (T = 0) was never "
+       "run: new cases 'an empty sentence (T = 0)' and 'a batch of empty sentences', and the text now says what "
+       "T = 0 returns" for n in (43, 45, 47)},
     "autograder.reference.qkv.x_masked_softmax__mutmut_22": "one max over the whole array instead of per row: new "
         "case 'rows of very different sizes (+1000 and -1000)' (the low row underflows to 0 / 0)",
     "autograder.reference.qkv.x_masked_softmax__mutmut_25": "same as mutmut_22 (axis dropped)",

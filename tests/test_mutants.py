@@ -1,0 +1,109 @@
+"""The hidden cases catch the wrong answers that used to get full marks, and the mutants that used to survive.
+
+Each wrong function below follows one rule of a notebook's text to the letter except one (issue 14), or
+re-creates by hand a kind of mutant that survived ``benchmarks/mutation.py`` before a hidden case was added
+(``benchmarks/mutation_survivors.KILLED_BY_NEW_CASES``). On a fixed seed, the hidden cases must reject it,
+and must accept the reference itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.checking import CheckFailed, check
+from autograder.reference import lm, qkv, transformer, variants
+
+SEED = 20261128
+
+
+def topk_keeps_exactly_k(logits, temperature, top_k, rng):
+    """sample_next, but top-k keeps exactly k tokens (argsort), dropping ties with the k-th largest."""
+    logits = np.asarray(logits, dtype=float)
+    if temperature == 0:
+        idx = np.argmax(logits, axis=-1)
+        return int(idx) if np.ndim(idx) == 0 else idx
+    z = logits / temperature
+    V = z.shape[-1]
+    if top_k is not None and 0 < top_k < V:
+        order = np.argsort(-z, axis=-1, kind="stable")
+        keep = np.zeros(z.shape, dtype=bool)
+        np.put_along_axis(keep, order[..., :top_k], True, axis=-1)
+        z = np.where(keep, z, -np.inf)
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    cdf = np.cumsum(p, axis=-1)
+    cdf = cdf / cdf[..., -1:]
+    u = rng.random(logits.shape[:-1])
+    idx = np.sum(cdf <= np.asarray(u)[..., None], axis=-1)
+    return int(idx) if np.ndim(idx) == 0 else idx
+
+
+def hard_attention_draws_on_masked_rows(weights, values, sample=False, rng=None):
+    """hard_attention, but in sampling mode it also draws (and throws away) a number for an all-zero row."""
+    weights, values = np.asarray(weights, dtype=float), np.asarray(values, dtype=float)
+    one_hot = np.zeros(weights.shape)
+    for pos in np.ndindex(*weights.shape[:-1]):
+        row = weights[pos]
+        if sample:
+            if not row.any():
+                rng.random()
+                continue
+            j = rng.choice(row.size, p=row / row.sum())
+        else:
+            if not row.any():
+                continue
+            j = int(np.argmax(row))
+        one_hot[pos + (j,)] = 1.0
+    return one_hot @ values, one_hot
+
+
+def entropy_that_warns(weights):
+    """attention_entropy with the right values (nan_to_num), but log(0) warns on every zero weight."""
+    w = np.asarray(weights, dtype=float)
+    return -np.nan_to_num(w * np.log(w)).sum(axis=-1)
+
+
+def masked_softmax_one_shift(scores, mask):
+    """The surviving mutant of masked_softmax: one maximum over the whole array instead of one per row."""
+    scores = np.asarray(scores, dtype=float)
+    mask = np.broadcast_to(np.asarray(mask, dtype=bool), scores.shape)
+    filled = np.where(mask, scores, -np.inf)
+    top = np.max(filled)
+    top = top if np.isfinite(top) else 0.0
+    e = np.where(mask, np.exp(filled - top), 0.0)
+    total = e.sum(axis=-1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+def label_smoothing_pad_as_index(logits, target, eps, pad=None):
+    """label_smoothing_loss that looks the target up before dropping padding: fine while pad is a class index."""
+    logits = np.asarray(logits, dtype=float)
+    logp = logits - logits.max(-1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
+    target = np.asarray(target)
+    nll = -np.take_along_axis(logp, target[..., None], axis=-1)[..., 0]
+    loss = (1 - eps) * nll - eps * logp.mean(-1)
+    keep = np.ones(target.shape, bool) if pad is None else target != pad
+    return float(loss[keep].mean()) if keep.any() else 0.0
+
+
+WRONG = [
+    ("09-gpt-bert", "sample_next", topk_keeps_exactly_k, lm.sample_next),
+    ("05-variants", "hard_attention", hard_attention_draws_on_masked_rows, variants.hard_attention),
+    ("05-variants", "attention_entropy", entropy_that_warns, variants.attention_entropy),
+    ("03-qkv", "masked_softmax", masked_softmax_one_shift, qkv.masked_softmax),
+    ("08-transformer", "label_smoothing_loss", label_smoothing_pad_as_index, transformer.label_smoothing_loss),
+]
+
+
+@pytest.mark.parametrize("assignment,name,wrong,reference", WRONG, ids=[w[2].__name__ for w in WRONG])
+def test_hidden_cases_reject_the_wrong_answer_and_accept_the_reference(assignment, name, wrong, reference, capsys):
+    check(assignment, name, reference, seed=SEED)
+    with pytest.raises(CheckFailed):
+        check(assignment, name, wrong, seed=SEED)
+
+
+def test_every_new_case_kill_is_recorded():
+    from benchmarks.mutation_survivors import EQUIVALENT, KILLED_BY_NEW_CASES
+
+    assert not set(EQUIVALENT) & set(KILLED_BY_NEW_CASES)
+    assert all(reason.strip() for reason in {**EQUIVALENT, **KILLED_BY_NEW_CASES}.values())
