@@ -70,6 +70,25 @@ EQUIVALENT: dict[str, str] = {
         "the other branch pads it with 0 columns, the same array",
     **{f"autograder.reference.seq2seq.x__aligned__mutmut_{n}": _INT_WIDTH for n in (16, 19)},
     "autograder.reference.seq2seq.x_sequence_accuracy__mutmut_18": _TWO_D.format(what="pred and target (B, T)"),
+    # 04-alignment
+    **{f"autograder.reference.alignment.x_{fn}__mutmut_{n}": "the mask keeps its dtype instead of bool here, and "
+       "masked_softmax converts it to bool anyway (the notebook's masks are boolean)"
+       for fn, n in (("bahdanau_context", 19), ("bahdanau_context", 21), ("attention_decoder_step", 15),
+                     ("attention_decoder_step", 17))},
+    "autograder.reference.alignment.x_attention_decoder_step__mutmut_32": "the batch shape taken from the context "
+        "alone: the context already carries s_t's batch axes (its scores come from s_t and H), so the broadcast "
+        "with s_t's own batch shape adds nothing",
+    # 05-variants
+    "autograder.reference.variants.x_hard_attention__mutmut_17": "no fresh generator when rng is None: the text "
+        "makes sampling draw with the given rng, so sample=True always comes with one",
+    **{f"autograder.reference.variants.x_hard_attention__mutmut_{n}": "the drawn positions kept as floats: small "
+       "integers are exact in float64 and are only compared with np.arange(n_k)" for n in (22, 24)},
+    "autograder.reference.variants.x_hard_attention__mutmut_31": "astype(None) is astype(float64)",
+    "autograder.reference.variants.x_hard_attention__mutmut_51": _PRECISION,
+    **{f"autograder.reference.variants.x_key_value_split__mutmut_{n}": "the check of d_k's range (or its message): "
+       "the text promises 1 <= d_k <= d - 1, so no allowed input reaches the error" for n in (8, 9, 10, 11, 12)},
+    "autograder.reference.variants.x_attention_entropy__mutmut_14": "log 2 instead of log 1 at zero weights, then "
+        "multiplied by that zero weight: the term is 0 either way",
     # @@NEXT@@
 }
 
