@@ -89,10 +89,20 @@ EQUIVALENT: dict[str, str] = {
        "the text promises 1 <= d_k <= d - 1, so no allowed input reaches the error" for n in (8, 9, 10, 11, 12)},
     "autograder.reference.variants.x_attention_entropy__mutmut_14": "log 2 instead of log 1 at zero weights, then "
         "multiplied by that zero weight: the term is 0 either way",
+    # 07-multihead
+    "autograder.reference.mha.x_split_heads__mutmut_5": "the message of the error for d_model not divisible by h: "
+        "the text promises it is divisible, so no allowed input reaches it",
+    **{f"autograder.reference.mha.x_head_mask__mutmut_{n}": "the mask keeps its dtype here, and masked_softmax "
+       "converts it to bool anyway (the notebook's masks are boolean)" for n in (3, 5)},
+    **{f"autograder.reference.mha.x_head_mask__mutmut_{n}": "a 2-d mask (n_q, n_k) left without the head axis: it "
+       "broadcasts against (..., h, n_q, n_k) exactly as (1, n_q, n_k) does" for n in (8, 9)},
     # @@NEXT@@
 }
 
 KILLED_BY_NEW_CASES: dict[str, str] = {
+    **{f"autograder.reference.mha.x_causal_mask__mutmut_{n}": "a 0/1 float mask instead of a boolean one: the "
+       "masks of 06 are now compared as booleans ('return a boolean array'), by compare_boolean_mask"
+       for n in (3, 5)},
     **{f"autograder.reference.seq2seq.x_encode__mutmut_{n}": "the empty-sentence branch of encode (T = 0) was never "
        "run: new cases 'an empty sentence (T = 0)' and 'a batch of empty sentences', and the text now says what "
        "T = 0 returns" for n in (43, 45, 47)},

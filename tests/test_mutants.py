@@ -129,3 +129,14 @@ def test_empty_sentences_are_a_hidden_case():
     check("02-seq2seq", "encode", seq2seq.encode, seed=SEED)
     with pytest.raises(CheckFailed, match="T = 0"):
         check("02-seq2seq", "encode", encode_without_empty_sentences, seed=SEED)
+
+
+def test_masks_must_be_boolean():
+    """06's text says 'return a boolean array'; a 0/1 float mask (a surviving mutant of causal_mask) is wrong."""
+    from autograder.reference import mha
+
+    check("06-self-attention", "causal_mask", mha.causal_mask, seed=SEED)
+    with pytest.raises(CheckFailed, match="boolean"):
+        check("06-self-attention", "causal_mask", lambda n: np.tril(np.ones((n, n))), seed=SEED)
+    with pytest.raises(CheckFailed, match="boolean"):
+        check("06-self-attention", "padding_mask", lambda lengths, n: mha.padding_mask(lengths, n).astype(int), seed=SEED)
