@@ -22,6 +22,9 @@ _TWO_D = ("index +1 instead of -1 (or [:+1] instead of [:-1]): {what} is 2-D by 
 _INT_WIDTH = ("an integer array built without the input's integer dtype: int64 instead of, say, int32, with the "
               "same values")
 
+_TIE = ("< instead of <= (or the reverse) against a uniform draw: the two differ only when the draw equals the "
+        "threshold exactly, an event of probability about 2**-53 per draw")
+
 EQUIVALENT: dict[str, str] = {
     # 03-qkv
     "autograder.reference.qkv.x__float__mutmut_3": _PRECISION,
@@ -96,10 +99,55 @@ EQUIVALENT: dict[str, str] = {
        "converts it to bool anyway (the notebook's masks are boolean)" for n in (3, 5)},
     **{f"autograder.reference.mha.x_head_mask__mutmut_{n}": "a 2-d mask (n_q, n_k) left without the head axis: it "
        "broadcasts against (..., h, n_q, n_k) exactly as (1, n_q, n_k) does" for n in (8, 9)},
+    # 08-transformer
+    **{f"autograder.reference.transformer.x__float__mutmut_{n}": _PRECISION for n in (3, 4, 5, 6, 9)},
+    **{f"autograder.reference.transformer.x_positional_encoding__mutmut_{n}": _INT_RANGE for n in (3, 5, 10, 14)},
+    "autograder.reference.transformer.x_label_smoothing_loss__mutmut_9": "target != None is True everywhere, so "
+        "with pad=None every token is kept either way",
+    "autograder.reference.transformer.x_label_smoothing_loss__mutmut_32": "take_along_axis without axis: NumPy "
+        "(>= 2.3, as installed) defaults to axis=-1, the same call",
+    **{f"autograder.reference.transformer.x_warmup_lr__mutmut_{n}": "integer steps kept as integers: the schedule "
+       "mixes them with floats, so the values are the same" for n in (3, 5)},
+    "autograder.reference.transformer.x_warmup_lr__mutmut_6": "errstate(divide=None) leaves the setting as it is, "
+        "and nothing is divided by zero there (steps are clamped to at least 1 first)",
+    "autograder.reference.transformer.x_warmup_lr__mutmut_16": "s >= 0 instead of s > 0: at step 0 the decay branch "
+        "is 1 instead of inf, and min(1, 0) = min(inf, 0) = 0",
+    "autograder.reference.transformer.x_warmup_lr__mutmut_17": "s > 1 instead of s > 0: at step 1 the decay branch "
+        "is inf instead of 1, and min(x, warmup ** -1.5) is warmup ** -1.5 either way since warmup >= 1",
+    "autograder.reference.transformer.x_warmup_lr__mutmut_39": "a 0-d array instead of a float for an integer step: "
+        "the same number, and the grader compares numbers, not Python types",
+    # 09-gpt-bert
+    **{f"autograder.reference.lm.x_mlm_mask__mutmut_{n}": _TIE for n in (5, 25, 36, 38)},
+    "autograder.reference.lm.x_sample_next__mutmut_75": _TIE,
+    "autograder.reference.lm.x_sample_next__mutmut_63": "cdf times its last entry instead of divided by it: that "
+        "entry is 1 to within a few units in the last place, so the draw changes only if u falls within ~1e-16 "
+        "of a boundary (probability ~1e-16 per draw)",
+    "autograder.reference.lm.x_mlm_mask__mutmut_12": "rng.integers(V, size=...) is rng.integers(0, V, size=...): "
+        "the same range, the same draws",
+    "autograder.reference.lm.x_mlm_mask__mutmut_40": "the corrupted tokens as float64 instead of the input's integer "
+        "dtype: the same numbers, and the grader compares numbers",
+    **{f"autograder.reference.lm.x_sample_next__mutmut_{n}": "an int for 1-d logits returned as a 0-d array: the "
+       "same number, and the grader compares numbers, not Python types" for n in (15, 79)},
+    **{f"autograder.reference.lm.x_sample_next__mutmut_{n}": "the logits kept in their own dtype instead of float64: "
+       "it matters only for float32 logits, which the hidden cases of sampling do not use on purpose (draws are "
+       "compared exactly, and a correct float32 answer could then land on the other side of a boundary)"
+       for n in (3, 5)},
+    "autograder.reference.lm.x_sample_next__mutmut_29": "0 <= top_k instead of 0 < top_k: differs only for "
+        "top_k = 0, which the text now excludes (top_k is None or a positive integer)",
+    "autograder.reference.lm.x_sample_next__mutmut_30": "top_k <= V instead of top_k < V: with top_k = V the k-th "
+        "largest is the smallest logit, so nothing is below it and every token is kept either way",
+    "autograder.reference.lm.x_sample_next__mutmut_35": "np.sort without axis sorts along the last axis by default",
+    "autograder.reference.lm.x_sample_next__mutmut_52": "softmax's default axis is -1",
     # @@NEXT@@
 }
 
 KILLED_BY_NEW_CASES: dict[str, str] = {
+    "autograder.reference.lm.x_sample_next__mutmut_50": "one softmax over the whole array instead of per row: new "
+        "case 'rows of very different sizes (+1000 and -1000)'",
+    "autograder.reference.transformer.x_label_smoothing_loss__mutmut_24": "ignored tokens looked up at class 1 "
+        "instead of 0: new case 'a single class (C = 1) and pad = -100' (class 1 does not exist)",
+    "autograder.reference.transformer.x_warmup_lr__mutmut_25": "steps clamped to 2 instead of 1 before the decay: "
+        "new case 'warmup = 1, steps 0 to 4' (at step 1 the decay branch decides)",
     **{f"autograder.reference.mha.x_causal_mask__mutmut_{n}": "a 0/1 float mask instead of a boolean one: the "
        "masks of 06 are now compared as booleans ('return a boolean array'), by compare_boolean_mask"
        for n in (3, 5)},

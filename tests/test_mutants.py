@@ -140,3 +140,39 @@ def test_masks_must_be_boolean():
         check("06-self-attention", "causal_mask", lambda n: np.tril(np.ones((n, n))), seed=SEED)
     with pytest.raises(CheckFailed, match="boolean"):
         check("06-self-attention", "padding_mask", lambda lengths, n: mha.padding_mask(lengths, n).astype(int), seed=SEED)
+
+
+def sample_next_one_softmax(logits, temperature, top_k, rng):
+    """The surviving mutant of sample_next: one softmax over every row at once (one shift for the whole array)."""
+    z = np.asarray(logits, dtype=float) / (temperature or 1.0)
+    if temperature == 0:
+        idx = np.argmax(logits, axis=-1)
+        return int(idx) if np.ndim(idx) == 0 else idx
+    V = z.shape[-1]
+    if top_k is not None and 0 < top_k < V:
+        z = np.where(z < np.sort(z, axis=-1)[..., V - top_k][..., None], -np.inf, z)
+    e = np.exp(z - np.max(z))
+    cdf = np.cumsum(e / e.sum(), axis=-1)
+    cdf = cdf / cdf[..., -1:]
+    u = rng.random(np.shape(logits)[:-1])
+    idx = np.sum(cdf <= np.asarray(u)[..., None], axis=-1)
+    return int(idx) if np.ndim(idx) == 0 else idx
+
+
+def warmup_clamped_at_two(step, d_model, warmup):
+    """The surviving mutant of warmup_lr: steps clamped to 2 (not 1) before the decay branch."""
+    s = np.asarray(step, dtype=float)
+    with np.errstate(divide="ignore"):
+        decay = np.where(s > 0, 1.0 / np.sqrt(np.maximum(s, 2.0)), np.inf)
+    lr = d_model**-0.5 * np.minimum(decay, s * warmup**-1.5)
+    return float(lr) if lr.ndim == 0 else lr
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("assignment,name,wrong", [
+    ("09-gpt-bert", "sample_next", sample_next_one_softmax),
+    ("08-transformer", "warmup_lr", warmup_clamped_at_two),
+])
+def test_more_surviving_mutants_are_now_killed(assignment, name, wrong):
+    with pytest.raises(CheckFailed):
+        check(assignment, name, wrong, seed=SEED)

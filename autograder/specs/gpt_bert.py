@@ -52,6 +52,9 @@ def sample_next_cases(rng):
     yield Case("very low temperature (0.01)", (rng.standard_normal((5, 6)), 0.01, None, _gen(rng)))
     yield Case("very high temperature (100)", (rng.standard_normal((30, 6)), 100.0, 4, _gen(rng)))
     yield Case("large logits (+-1000)", (np.array([[1000.0, 999.0, -1000.0]] * 8), 1.0, None, _gen(rng)))
+    # One softmax per row: shifting all rows by one maximum underflows the low rows to 0 / 0.
+    yield Case("rows of very different sizes (+1000 and -1000)",
+               (np.array([[1000.0, 999.0, 998.0], [-1000.0, -999.0, -1001.0]] * 5), 1.0, None, _gen(rng)))
     yield Case("many draws from one distribution", (np.tile(rng.standard_normal(10), (500, 1)), 1.0, 6, _gen(rng)))
 
 
