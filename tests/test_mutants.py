@@ -176,3 +176,27 @@ def warmup_clamped_at_two(step, d_model, warmup):
 def test_more_surviving_mutants_are_now_killed(assignment, name, wrong):
     with pytest.raises(CheckFailed):
         check(assignment, name, wrong, seed=SEED)
+
+
+def label_smoothing_one_shift(logits, target, eps, pad=None):
+    """label_smoothing_loss whose log-softmax shifts every token by one maximum (a survivor of a reshuffled run)."""
+    x = np.asarray(logits, dtype=float)
+    logp = x - x.max()
+    logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
+    return _smoothed(logp, target, eps, pad)
+
+
+def _smoothed(logp, target, eps, pad):
+    target = np.asarray(target)
+    C = logp.shape[-1]
+    keep = np.ones(target.shape, bool) if pad is None else target != pad
+    safe = np.where(keep, target, 0)
+    nll = -np.take_along_axis(logp, safe[..., None], axis=-1)[..., 0]
+    per_token = (1 - eps) * nll - eps * logp.sum(-1) / C
+    return float(per_token[keep].mean()) if keep.any() else 0.0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_log_softmax_per_token_is_a_hidden_case():
+    with pytest.raises(CheckFailed):
+        check("08-transformer", "label_smoothing_loss", label_smoothing_one_shift, seed=SEED)

@@ -160,6 +160,9 @@ def label_smoothing_cases(rng):
                (_randn(rng, (2, 3, 1)), np.array([[0, 0, -100], [0, -100, -100]]), 0.1, -100))
     yield Case("large logits (+-500)", (_randn(rng, (3, 4), scale=500.0), np.array([1, 2, 0]), 0.1, 0))
     yield Case("eps given as keyword", (logits[0], target[0]), {"eps": 0.3, "pad": 0})
+    # One log-softmax per token: shifting every token by one maximum underflows the low rows to log(0).
+    yield Case("tokens with logits of very different sizes (+1000 and -1000)",
+               (np.array([[1000.0, 999.0, 998.0], [-1000.0, -999.0, -1001.0]]), np.array([0, 2]), 0.1, None))
 
 
 def warmup_lr_cases(rng):
