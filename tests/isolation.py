@@ -125,7 +125,7 @@ def run(assignment: str, broken: str | None, mode: str = "raises", *, standins: 
 
 
 def limits(assignment: str, *, standins: bool = True) -> dict:
-    """Per-cell time limits: four times what the cell takes with nothing broken, at least half a second.
+    """Per-cell time limits: five times what the cell takes with nothing broken plus a second, at least two.
 
     An endless loop then costs about that, not a fixed minute, and a slow but correct cell is never cut short.
     """
@@ -135,7 +135,7 @@ def limits(assignment: str, *, standins: bool = True) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         clean = run(assignment, None, standins=standins, cell_seconds=30.0)
     assert not clean.lost, f"{assignment}: the instructor's answers lose points: {clean.lost}"
-    return {gid: max(0.5, 4 * t) for gid, t in clean.seconds.items()}
+    return {gid: max(2.0, 5 * t + 1.0) for gid, t in clean.seconds.items()}
 
 
 def own_cell(assignment: str, name: str) -> str:
