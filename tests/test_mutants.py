@@ -109,28 +109,6 @@ def test_every_new_case_kill_is_recorded():
     assert all(reason.strip() for reason in {**EQUIVALENT, **KILLED_BY_NEW_CASES}.values())
 
 
-def encode_without_empty_sentences(tokens, params):
-    """encode that stacks its states: right for T >= 1, but np.stack fails on an empty sentence (T = 0)."""
-    tokens = np.asarray(tokens)
-    E = np.asarray(params["embedding"], dtype=float)
-    from autograder.reference.seq2seq import gru_cell
-
-    h = np.zeros(tokens.shape[:-1] + (np.shape(params["W_hh"])[1],))
-    states = []
-    for t in range(tokens.shape[-1]):
-        h = gru_cell(E[tokens[..., t]], h, params)
-        states.append(h)
-    return np.stack(states, axis=-2), h
-
-
-def test_empty_sentences_are_a_hidden_case():
-    from autograder.reference import seq2seq
-
-    check("02-seq2seq", "encode", seq2seq.encode, seed=SEED)
-    with pytest.raises(CheckFailed, match="T = 0"):
-        check("02-seq2seq", "encode", encode_without_empty_sentences, seed=SEED)
-
-
 def test_masks_must_be_boolean():
     """06's text says 'return a boolean array'; a 0/1 float mask (a surviving mutant of causal_mask) is wrong."""
     from autograder.reference import mha

