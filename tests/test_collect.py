@@ -141,6 +141,30 @@ def test_the_command_grades_unicode_ids_and_reports_what_it_skipped(tmp_path, ca
     page = out / "feedback" / "李雷" / "03-qkv" / "qkv.html"
     if (out / "feedback" / ".mathjax" / "tex-svg.js").exists():  # one MathJax for the folder, linked by each page
         assert 'src="../../.mathjax/tex-svg.js"' in page.read_text() and page.stat().st_size < 300_000
+        if os.path.exists("/usr/bin/chromium"):  # and the shared copy typesets the page, offline
+            assert _typeset_offline(page) > 0
     # A second run reuses the results and says so.
     assert main(args) == 0
     assert "nothing to grade: all 2 result(s) reused" in capsys.readouterr().out
+
+
+def _typeset_offline(page) -> int:
+    """Open ``page`` in Debian's chromium with every network request refused; return how many formulas MathJax set."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        try:
+            context = browser.new_context()
+            remote: list[str] = []
+            context.route("http*://**/*", lambda route: (remote.append(route.request.url), route.abort()))
+            tab = context.new_page()
+            tab.goto(page.as_uri(), wait_until="load")
+            tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                                  " && MathJax.startup.promise.then(() => true)", timeout=30_000)
+            assert not remote, remote
+            return tab.locator("mjx-container").count()
+        finally:
+            browser.close()
