@@ -67,3 +67,7 @@ bench: $(STAMP) $(ASSETS) $(DOT)
 
 clean:
 	rm -rf _build
+
+# Mutation testing of the hidden cases (mutmut on autograder/reference/, the hidden cases as oracle; ~10 min).
+mutation: $(STAMP)
+	$(PY) benchmarks/mutation.py

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 import secrets
 import zlib
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class FunctionSpec:
     # Optional custom comparison, for functions whose output is not determined exactly
     # (e.g. sampling): compare(student_output, case, reference_output) -> problem or None.
     compare: Callable[[Any, Case, Any], str | None] | None = None
+    # The text says the function must not warn ("no nan and no warning"): a warning on a case is an error.
+    no_warnings: bool = False
 
 
 class CheckFailed(AssertionError):
@@ -159,7 +162,10 @@ def run_case(spec: FunctionSpec, fn: Callable, case: Case) -> str | None:
     expected = spec.reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
     student_args, student_kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
     try:
-        out = fn(*student_args, **student_kwargs)
+        with warnings.catch_warnings():
+            if spec.no_warnings:
+                warnings.simplefilter("error")
+            out = fn(*student_args, **student_kwargs)
     except NotImplementedError:
         return "is not implemented yet (it raised NotImplementedError)"
     except Exception as exc:  # noqa: BLE001 - any student error becomes a readable reason

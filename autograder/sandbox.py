@@ -168,6 +168,13 @@ def available() -> tuple[bool, str]:
     return True, ""
 
 
+def _python() -> str:
+    """This interpreter, named by its real folder: the sandbox binds the resolved prefix, so a path through a
+    symlinked virtualenv (``.venv -> /elsewhere/.venv``) would not exist inside it."""
+    real = Path(sys.prefix).resolve() / "bin" / Path(sys.executable).name
+    return str(real) if real.exists() else sys.executable
+
+
 def stage_probe(dest: Path) -> Path:
     """Copy the probe as a package named ``autograder`` into ``dest``; return the folder for PYTHONPATH."""
     lib = dest / "lib"
@@ -269,7 +276,7 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
         cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all", "--no-new-privs", "--"]
     cmd += prlimit_args(limits)
-    cmd += [sys.executable, "-s", "-m", "autograder.runner", "/grader/job"]
+    cmd += [_python(), "-s", "-m", "autograder.runner", "/grader/job"]
     return cmd
 
 
@@ -284,7 +291,7 @@ def unsafe_command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_f
            "PYTHONPATH": str(lib), "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
            "AUTOGRADER_CHANNEL_FD": str(channel_fd), "AUTOGRADER_INPUTS": str(inputs)}
     work = tempfile.mkdtemp(prefix="student-", dir=job)
-    return prlimit_args(limits) + [sys.executable, "-s", "-m", "autograder.runner", str(job)], env, work
+    return prlimit_args(limits) + [_python(), "-s", "-m", "autograder.runner", str(job)], env, work
 
 
 def _drain(stream, cap: int, sink: list, overflow: list, on_overflow=None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.grade import grade
+from autograder.sandbox import Limits
 from tests.conftest import ASSIGNMENTS
 from tests.samples import modules, write_all
 
@@ -21,7 +22,9 @@ def test_every_assignment_has_samples():
 @pytest.mark.parametrize("assignment", SAMPLED)
 def test_sample_submissions_get_their_exact_scores(assignment, tmp_path):
     expected = write_all(assignment, tmp_path / "submissions")
-    rows = grade(assignment, tmp_path / "submissions", tmp_path / "out")
+    # Short cell limit: a sample that loops forever costs its cell 8 s, not the default minute.
+    limits = Limits(function_timeout=15, cell_timeout=8, notebook_timeout=300)
+    rows = grade(assignment, tmp_path / "submissions", tmp_path / "out", limits=limits, progress=False)
     got = {r["student_id"]: float(r["score"]) for r in rows}
     assert got == {k: float(v) for k, v in expected.items()}
     max_scores = {float(r["max_score"]) for r in rows}

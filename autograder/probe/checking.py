@@ -44,8 +44,15 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _run_cases(fn, cases, npz_path, out_path) -> None:
-    """In the child: every case, one frame each, appended to ``out_path``."""
+def _run_cases(fn, cases, npz_path, out_path, no_warnings: bool = False) -> None:
+    """In the child: every case, one frame each, appended to ``out_path``.
+
+    With ``no_warnings`` (the text says the function must not warn), a warning is raised as an error.
+    """
+    if no_warnings:
+        import warnings
+
+        warnings.simplefilter("error")
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with np.load(npz_path, allow_pickle=False) as arrays:
         for i, case in enumerate(cases):
@@ -108,7 +115,8 @@ def check(assignment, name, fn, seed=None) -> None:
         runner.send({**record, "status": "not-callable", "detail": type(fn).__name__})
         return None
     with open(base + ".json") as fh:
-        cases = json.load(fh)["cases"]
+        spec = json.load(fh)
+    cases, no_warnings = spec["cases"], bool(spec.get("no_warnings"))
     out_path = f"/tmp/.results-{os.getpid()}-{time.monotonic_ns()}"
     timer = runner.pause_timer()
     start = time.monotonic()
@@ -122,7 +130,7 @@ def check(assignment, name, fn, seed=None) -> None:
         if pid == 0:  # the child: run the cases, never return into the notebook
             code = 0
             try:
-                _run_cases(fn, cases, base + ".npz", out_path)
+                _run_cases(fn, cases, base + ".npz", out_path, no_warnings)
             except BaseException:  # noqa: BLE001
                 code = 70
             os._exit(code)

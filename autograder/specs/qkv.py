@@ -44,6 +44,9 @@ def masked_softmax_cases(rng):
     yield Case("large magnitudes (+-1000)", (big, np.array([[True, True, False, True]])))
     yield Case("masked position holds the largest score", (np.array([[1.0, 50.0, 2.0]]), np.array([[True, False, True]])))
     yield Case("a single allowed key", (_randn(rng, (2, 1)), np.array([[True], [False]])))
+    # Each row is shifted by its own maximum: one shift for the whole array underflows the low rows to 0 / 0.
+    yield Case("rows of very different sizes (+1000 and -1000)",
+               (np.array([[1000.0, 999.0, 998.0], [-1000.0, -999.0, -1001.0]]), np.ones((2, 3), dtype=bool)))
 
 
 def _qk(rng, dtype, same_lead=True):

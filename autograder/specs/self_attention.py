@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checking import Case, FunctionSpec
+from autograder.checking import Case, FunctionSpec, as_plain_array, compare
 from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
 from autograder.reference import mha as ref
 
@@ -56,8 +56,16 @@ def self_attention_cases(rng):
     yield Case("float32 with d_model = 64", (_randn(rng, (2, 9, 64), np.float32), *_weights(rng, 64, 16, 16, np.float32)))
 
 
+def compare_boolean_mask(student, case: Case, expected) -> str | None:
+    """The text says "return a boolean array": 0/1 numbers in another dtype are not a mask."""
+    arr = as_plain_array(student)
+    if arr is not None and arr.dtype != bool:
+        return f"the result should be a boolean array (True = may attend), got dtype {arr.dtype}"
+    return compare(student, np.asarray(expected, dtype=bool))
+
+
 FUNCTIONS = {
-    "causal_mask": FunctionSpec("causal_mask", ref.causal_mask, causal_mask_cases),
-    "padding_mask": FunctionSpec("padding_mask", ref.padding_mask, padding_mask_cases),
+    "causal_mask": FunctionSpec("causal_mask", ref.causal_mask, causal_mask_cases, compare=compare_boolean_mask),
+    "padding_mask": FunctionSpec("padding_mask", ref.padding_mask, padding_mask_cases, compare=compare_boolean_mask),
     "self_attention": FunctionSpec("self_attention", ref.self_attention, self_attention_cases),
 }

@@ -152,8 +152,17 @@ def label_smoothing_cases(rng):
     yield Case("eps = 0 (plain cross-entropy)", (logits, target, 0.0, 0))
     yield Case("pad is the last class", (logits, np.minimum(target, 4), 0.2, 4))
     yield Case("no padding (pad=None)", (logits, target, 0.1, None))
+    # pad need not be a class index (the text says so): PyTorch's ignore_index is -100 by default.
+    ignored = np.where(target == 0, -100, target)
+    yield Case("pad = -100, not a class index", (logits, ignored, 0.1, -100))
+    yield Case("pad = C, one past the last class", (logits, np.where(target == 0, 5, target), 0.1, 5))
+    yield Case("a single class (C = 1) and pad = -100",
+               (_randn(rng, (2, 3, 1)), np.array([[0, 0, -100], [0, -100, -100]]), 0.1, -100))
     yield Case("large logits (+-500)", (_randn(rng, (3, 4), scale=500.0), np.array([1, 2, 0]), 0.1, 0))
     yield Case("eps given as keyword", (logits[0], target[0]), {"eps": 0.3, "pad": 0})
+    # One log-softmax per token: shifting every token by one maximum underflows the low rows to log(0).
+    yield Case("tokens with logits of very different sizes (+1000 and -1000)",
+               (np.array([[1000.0, 999.0, 998.0], [-1000.0, -999.0, -1001.0]]), np.array([0, 2]), 0.1, None))
 
 
 def warmup_lr_cases(rng):
@@ -165,6 +174,8 @@ def warmup_lr_cases(rng):
     yield Case("step = warmup (the peak)", (4000, 512, 4000))
     yield Case("long after the warm-up", (100000, 512, 4000))
     yield Case("warmup = 1", (3, 64, 1))
+    # With warmup = 1 the decay starts at step 1 (1 ** -0.5 = 1): the two branches meet at the very first step.
+    yield Case("warmup = 1, steps 0 to 4", (np.arange(5), 64, 1))
     yield Case("an array of steps (including 0)", (np.arange(0, 50), 64, 10))
 
 

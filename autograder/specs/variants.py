@@ -88,6 +88,12 @@ def hard_attention_cases(rng):
                {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
     yield Case("sampled from one-hot rows", (np.eye(5)[[4, 0, 2]], V), {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
     yield Case("sample=False ignores rng", (ties, V), {"sample": False, "rng": np.random.default_rng(0)})
+    # "In sampling mode it draws nothing" for an all-zero row: every second row is all zeros, so one extra draw
+    # shifts every later draw and the rows sampled after it differ.
+    spread = _weights(rng, (40, 5))
+    spread[::2] = 0.0
+    yield Case("sampled, every second row entirely masked (no draw for them)", (spread, V),
+               {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
 
 
 def compare_hard_attention(student, case: Case, expected) -> str | None:
@@ -158,6 +164,7 @@ def attention_entropy_cases(rng):
     yield Case("a single position", (np.ones((4, 1)),))
     yield Case("tiny weights (1e-300)", (np.array([[1.0 - 2e-300, 1e-300, 1e-300]]),))
     yield Case("a 1-d vector of weights", (_weights(rng, (7,)),))
+    yield Case("float32 rows with zeros (no warning allowed)", (masked_softmax(_randn(rng, (4, 6)), rng.random((4, 6)) < 0.5).astype(np.float32),))
 
 
 FUNCTIONS = {
@@ -167,5 +174,6 @@ FUNCTIONS = {
     "hard_attention": FunctionSpec("hard_attention", ref.hard_attention, hard_attention_cases, compare=compare_hard_attention),
     "monotonic_mask": FunctionSpec("monotonic_mask", ref.monotonic_mask, monotonic_mask_cases),
     "key_value_split": FunctionSpec("key_value_split", ref.key_value_split, key_value_split_cases),
-    "attention_entropy": FunctionSpec("attention_entropy", ref.attention_entropy, attention_entropy_cases),
+    # "no nan and no warning": a warning raised on any case is an error (FunctionSpec.no_warnings).
+    "attention_entropy": FunctionSpec("attention_entropy", ref.attention_entropy, attention_entropy_cases, no_warnings=True),
 }

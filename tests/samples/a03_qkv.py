@@ -72,9 +72,21 @@ WRONG_COSINE = {
     ),
 }
 
+# One graded function broken at a time (it loops forever, raises, or returns wrong values): only that
+# function's test cell loses its points. Later functions that call it (masked_softmax -> softmax in the
+# visible test, attention -> masked_softmax, scaled and cosine -> dot_product_scores) keep theirs, because
+# their tests run with public stand-ins for the other graded functions (autograder/probe/standins.py).
+LOOPING_SOFTMAX = {"softmax-answer": "def softmax(x, axis=-1):\n    while True:\n        pass\n"}
+RAISING_MASKED_SOFTMAX = {"masked-softmax-answer": "def masked_softmax(scores, mask):\n    raise ValueError('oops')\n"}
+WRONG_DOT = {"scores-answer": DIFFERENT["scores-answer"].replace(
+    "return np.matmul(Q, np.swapaxes(K, -1, -2))", "return np.matmul(Q, np.swapaxes(K, -1, -2)) + 1.0")}
+
 SAMPLES = {
     "correct": Sample(score=12),
     "blank": Sample(score=0, solution=False),
     "wrong-cosine": Sample(score=12 - 2, override=WRONG_COSINE),
     "different": Sample(score=12, override=DIFFERENT),
+    "broken-softmax-loops": Sample(score=12 - 2, override={**DIFFERENT, **LOOPING_SOFTMAX}),
+    "broken-masked-softmax-raises": Sample(score=12 - 3, override={**DIFFERENT, **RAISING_MASKED_SOFTMAX}),
+    "broken-dot-product-wrong": Sample(score=12 - 1, override={**DIFFERENT, **WRONG_DOT}),
 }

@@ -44,10 +44,17 @@ def sample_next_cases(rng):
     yield Case("top_k equal to the vocabulary size", (rng.standard_normal((3, 5)), 1.0, 5, _gen(rng)))
     yield Case("top_k larger than the vocabulary", (rng.standard_normal(5), 1.0, 12, _gen(rng)))
     yield Case("ties at the k-th largest logit", (np.tile(logits, (20, 1)), 1.0, 3, _gen(rng)))
+    # "ties with the k-th largest are kept": the k-th largest value is shared by several tokens, so a top-k that
+    # keeps exactly k tokens never draws some of them; with 60 rows, the reference draws each of them.
+    yield Case("top_k = 1 with two equal largest logits (both kept)", (np.tile([1.0, 3.0, 3.0, 0.5], (60, 1)), 1.0, 1, _gen(rng)))
+    yield Case("top_k = 2 with the 2nd largest shared by three tokens", (np.tile([2.0, 4.0, 2.0, 2.0, 0.0], (60, 1)), 1.0, 2, _gen(rng)))
     yield Case("some logits are -inf", (np.array([[-np.inf, 0.0, 1.0, -np.inf]] * 10), 1.0, None, _gen(rng)))
     yield Case("very low temperature (0.01)", (rng.standard_normal((5, 6)), 0.01, None, _gen(rng)))
     yield Case("very high temperature (100)", (rng.standard_normal((30, 6)), 100.0, 4, _gen(rng)))
     yield Case("large logits (+-1000)", (np.array([[1000.0, 999.0, -1000.0]] * 8), 1.0, None, _gen(rng)))
+    # One softmax per row: shifting all rows by one maximum underflows the low rows to 0 / 0.
+    yield Case("rows of very different sizes (+1000 and -1000)",
+               (np.array([[1000.0, 999.0, 998.0], [-1000.0, -999.0, -1001.0]] * 5), 1.0, None, _gen(rng)))
     yield Case("many draws from one distribution", (np.tile(rng.standard_normal(10), (500, 1)), 1.0, 6, _gen(rng)))
 
 

@@ -1,0 +1,187 @@
+"""Public stand-ins for graded functions, used only while *another* function's test cell runs.
+
+When the sandbox runs the test cell of, say, ``attention`` (03), every other graded function of 03 that a
+student's ``attention`` (or the cell's visible asserts) may call (``softmax``, ``masked_softmax``,
+``scaled_dot_product_scores``, ...) is replaced in the notebook's namespace by the stand-in below, in the
+test's forked process only. So a wrong, failing or endless ``masked_softmax`` costs the points of
+``masked_softmax`` and nothing else.
+
+The stand-ins are public material, like the given helpers of the exercises: where PyTorch has the
+operation they call it (``torch.softmax``, ``F.scaled_dot_product_attention``, ...), converting NumPy in
+and out, so that no stand-in is a copy of a graded reference answer. ``tests/test_standins.py`` checks each
+against the reference on that function's hidden cases.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _t(x, dtype=None):
+    torch = _torch()
+    a = np.asarray(x)
+    if a.dtype.kind not in "fc":
+        a = a.astype(np.float64)
+    return torch.from_numpy(np.array(a, dtype=dtype or np.float64))
+
+
+# --------------------------------------------------------------------------- 03-qkv
+def softmax(x, axis=-1):
+    return _torch().softmax(_t(x), dim=axis).numpy()
+
+
+def masked_softmax(scores, mask=None):  # mask=None (nothing masked) too: a student's own helper may allow it
+    torch = _torch()
+    s = _t(scores)
+    mask = True if mask is None else mask
+    m = torch.from_numpy(np.broadcast_to(np.asarray(mask, dtype=bool), s.shape).copy())
+    w = torch.softmax(s.masked_fill(~m, float("-inf")), dim=-1)
+    return torch.nan_to_num(w, nan=0.0).numpy()  # a fully masked row: softmax of all -inf is nan -> zeros
+
+
+def dot_product_scores(Q, K):
+    return (_t(Q) @ _t(K).transpose(-1, -2)).numpy()
+
+
+def scaled_dot_product_scores(Q, K):
+    return dot_product_scores(Q, K) / np.sqrt(np.shape(Q)[-1])
+
+
+def cosine_scores(Q, K):
+    F = _torch().nn.functional
+    return (F.normalize(_t(Q), dim=-1, eps=1e-300) @ F.normalize(_t(K), dim=-1, eps=1e-300).transpose(-1, -2)).numpy()
+
+
+# --------------------------------------------------------------------------- 01-glimpse
+def extract_glimpse(image, center, size):
+    image = np.asarray(image)
+    image = image if image.dtype.kind == "f" else image.astype(np.float64)
+    size = int(size)
+    rows = int(center[0]) - size // 2 + np.arange(size)
+    cols = int(center[1]) - size // 2 + np.arange(size)
+    keep_r, keep_c = (rows >= 0) & (rows < image.shape[0]), (cols >= 0) & (cols < image.shape[1])
+    out = np.zeros((size, size) + image.shape[2:], dtype=image.dtype)
+    out[np.ix_(keep_r, keep_c)] = image[np.ix_(rows[keep_r], cols[keep_c])]
+    return out
+
+
+def gaussian_blur(image, sigma):
+    torch = _torch()
+    x = _t(image)
+    R = int(np.ceil(3 * float(sigma)))
+    k = torch.arange(-R, R + 1, dtype=torch.float64)
+    h = torch.exp(-(k**2) / (2 * float(sigma) ** 2))
+    h = (h / h.sum()).numpy()
+    a = np.pad(x.numpy(), [(R, R), (R, R)] + [(0, 0)] * (x.dim() - 2), mode="edge")
+    for axis in (0, 1):  # rows, then columns: a sum of shifted slices
+        n = a.shape[axis] - 2 * R
+        a = sum(h[i] * np.take(a, np.arange(i, i + n), axis=axis) for i in range(2 * R + 1))
+    return a
+
+
+# --------------------------------------------------------------------------- 02-seq2seq
+def gru_cell(x, h, params):
+    torch = _torch()
+    x, h = _t(x), _t(h)
+    D, H = x.shape[-1], h.shape[-1]
+    cell = torch.nn.GRUCell(D, H).double()
+    with torch.no_grad():
+        for name in ("W_ih", "W_hh", "b_ih", "b_hh"):
+            getattr(cell, name.replace("W_", "weight_").replace("b_", "bias_")).copy_(_t(params[name]))
+        out = cell(x.reshape(-1, D), h.reshape(-1, H))
+    return out.reshape(h.shape).numpy()
+
+
+# --------------------------------------------------------------------------- 04-alignment
+def additive_scores(Q, K, W_q, W_k, v):
+    torch = _torch()
+    q, k = _t(Q) @ _t(W_q), _t(K) @ _t(W_k)  # (..., n_q, d_a), (..., n_k, d_a)
+    return (torch.tanh(q.unsqueeze(-2) + k.unsqueeze(-3)) @ _t(v)).numpy()
+
+
+def general_scores(Q, K, W):
+    return (_t(Q) @ _t(W) @ _t(K).transpose(-1, -2)).numpy()
+
+
+def attention_context(scores, H, mask=None):
+    w = softmax(scores) if mask is None else masked_softmax(scores, mask)
+    return (_t(w) @ _t(H)).numpy(), w
+
+
+# --------------------------------------------------------------------------- 05-variants
+def local_window(p, n, D):
+    torch = _torch()
+    return ((torch.arange(int(n)) - _t(p).unsqueeze(-1)).abs() <= D).numpy()
+
+
+# --------------------------------------------------------------------------- 06-self-attention
+def causal_mask(n):
+    torch = _torch()
+    return torch.tril(torch.ones(int(n), int(n), dtype=torch.bool)).numpy()
+
+
+def padding_mask(lengths, n):
+    torch = _torch()
+    lengths = torch.from_numpy(np.asarray(lengths).reshape(-1).astype(np.int64))
+    return (torch.arange(int(n)) < lengths[:, None, None]).numpy()
+
+
+# --------------------------------------------------------------------------- 07-multihead
+def split_heads(X, h):
+    X = _torch().from_numpy(np.array(X))
+    return X.unflatten(-1, (int(h), -1)).transpose(-2, -3).numpy()  # (..., n, h, d_head) -> (..., h, n, d_head)
+
+
+def merge_heads(X):
+    X = _torch().from_numpy(np.array(X))
+    return X.transpose(-2, -3).flatten(-2).numpy()  # (..., n, h, d_head) -> (..., n, h * d_head)
+
+
+# --------------------------------------------------------------------------- 08-transformer
+def layer_norm(x, gamma, beta, eps=1e-5):
+    F = _torch().nn.functional
+    x = _t(x)
+    return F.layer_norm(x, x.shape[-1:], weight=_t(gamma), bias=_t(beta), eps=eps).numpy()
+
+
+def feed_forward(x, params):
+    F = _torch().nn.functional
+    hidden = F.relu(_t(x) @ _t(params["W_1"]) + _t(params["b_1"]))
+    return (hidden @ _t(params["W_2"]) + _t(params["b_2"])).numpy()
+
+
+STANDINS = {
+    "03-qkv": {"softmax": softmax, "masked_softmax": masked_softmax, "dot_product_scores": dot_product_scores,
+               "scaled_dot_product_scores": scaled_dot_product_scores, "cosine_scores": cosine_scores},
+    "01-glimpse": {"extract_glimpse": extract_glimpse, "gaussian_blur": gaussian_blur},
+    "02-seq2seq": {"gru_cell": gru_cell},
+    "04-alignment": {"additive_scores": additive_scores, "general_scores": general_scores,
+                     "attention_context": attention_context},
+    "05-variants": {"local_window": local_window},
+    "06-self-attention": {"causal_mask": causal_mask, "padding_mask": padding_mask},
+    "07-multihead": {"split_heads": split_heads, "merge_heads": merge_heads},
+    "08-transformer": {"layer_norm": layer_norm, "feed_forward": feed_forward},
+}
+extract_glimpse.uses_torch = False
+
+
+def prepare(names, assignment: str) -> None:
+    """Import what the stand-ins need (torch) in the notebook's process, so that each forked test need not."""
+    if any(getattr(STANDINS.get(assignment, {}).get(n), "uses_torch", True) for n in names):
+        try:
+            _torch()
+        except ImportError:
+            pass
+
+
+def install(namespace: dict, assignment: str, names) -> None:
+    """Replace ``names`` in the notebook's ``namespace`` by their stand-ins (in a test cell's forked process)."""
+    table = STANDINS.get(assignment, {})
+    for name in names:
+        if name in table:
+            namespace[name] = table[name]

@@ -1,0 +1,205 @@
+"""Stage 1, collect: every submission found in the folder an instructor is handed, with its student id.
+
+Layouts (they can be mixed in one folder; docs/grading.md documents each):
+
+* nbgrader's ``submitted/<student>/<assignment>/<notebook>.ipynb`` (or the course folder holding ``submitted/``);
+* a flat folder of ``<student>.ipynb`` files or ``<student>.zip`` archives;
+* a Moodle "download all submissions" folder: one folder per participant, ``<Full Name>_<id>_assignsubmission_file_``;
+* a Canvas export: flat files ``<lastfirst>_[LATE_]<userid>_<submissionid>_<filename>``.
+
+Nothing is dropped silently: a hidden (dot) file or folder, a symbolic link and any other file that is not a
+submission comes back in ``skipped`` with the reason, and the summary lists them. Nothing outside the
+submissions folder is ever read (symbolic links are not followed).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_NOTEBOOK_BYTES = 100 << 20
+#: Kept in a student id besides Unicode letters and digits; everything else (path separators, spaces,
+#: control characters, quotes, ...) becomes "_".
+SAFE_PUNCTUATION = "_.@+-"
+CANVAS_RE = re.compile(r"^(?P<name>[^_]+)_(?P<late>LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+#: What an nbgrader course folder holds besides submitted/ (not submissions, so not listed as skipped).
+NBGRADER_COURSE = {"source", "release", "autograded", "feedback", "gradebook.db", "nbgrader_config.py", "exchange"}
+MOODLE_RE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
+
+
+@dataclass
+class Submission:
+    student: str
+    origin: str
+    data: bytes | None = None
+    problem: str | None = None
+    notes: list[str] = field(default_factory=list)
+    review: bool = False
+    timestamp: str | None = None
+
+
+@dataclass
+class Skipped:
+    """An entry of the submissions folder that was not graded, and why (listed in summary.md)."""
+
+    name: str
+    reason: str
+
+
+def student_id(name: str) -> str:
+    """A student id from a file or folder name: Unicode letters and digits stay (NFC), path-unsafe characters
+    become "_". ``李雷`` stays ``李雷`` and ``José`` stays ``José`` (also when a Mac wrote it decomposed)."""
+    name = unicodedata.normalize("NFC", name)
+    out = "".join(ch if ch.isalnum() or ch in SAFE_PUNCTUATION else "_" for ch in name).strip(".")
+    return out or "_"
+
+
+def _pick(names: list[str], notebook: str) -> tuple[str | None, list[str]]:
+    names = [n for n in names if n.endswith(".ipynb") and "__MACOSX" not in n and ".ipynb_checkpoints" not in n
+             and not Path(n).name.startswith(".")]
+    if not names:
+        return None, []
+    exact = [n for n in names if Path(n).name == f"{notebook}.ipynb"]
+    chosen = (exact or sorted(names))[0]
+    return chosen, [n for n in names if n != chosen]
+
+
+def _read_capped(path: Path, sub: Submission) -> bytes | None:
+    if path.is_symlink():
+        sub.problem = f"{path.name} is a symbolic link; it was not followed (grading reads nothing outside the submissions folder)"
+        return None
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        sub.problem = "the notebook is larger than 100 MB"
+        return None
+    return path.read_bytes()
+
+
+def _from_zip(item: Path, sub: Submission, notebook: str) -> None:
+    try:
+        with zipfile.ZipFile(item) as zf:
+            chosen, others = _pick(zf.namelist(), notebook)
+            if chosen is None:
+                sub.problem = "the zip archive holds no notebook"
+            elif zf.getinfo(chosen).file_size > MAX_NOTEBOOK_BYTES:
+                sub.problem = "the notebook in the zip archive is larger than 100 MB"
+            else:
+                with zf.open(chosen) as fh:
+                    sub.data = fh.read(MAX_NOTEBOOK_BYTES + 1)
+                if others:
+                    sub.notes.append(f"several notebooks in the archive; graded {chosen}, ignored {', '.join(others)}")
+                    sub.review = True
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        sub.problem = f"the zip archive cannot be read ({type(exc).__name__})"
+
+
+def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Skipped], label: str) -> None:
+    links = sorted(p.name for p in folder.glob("*.ipynb") if p.is_symlink())
+    for name in links:
+        skipped.append(Skipped(f"{label}/{name}", "a symbolic link: not followed, so nothing outside the folder is read"))
+    chosen, others = _pick([p.name for p in folder.glob("*.ipynb") if not p.is_symlink()], notebook)
+    stamp = folder / "timestamp.txt"
+    if stamp.is_file() and not stamp.is_symlink():
+        sub.timestamp = stamp.read_text(errors="replace")[:64].strip() or None
+    if chosen is None:
+        sub.problem = f"no notebook was found in the submission ({label}/)"
+        if links:
+            sub.problem += "; its only notebook is a symbolic link, which is not followed"
+    else:
+        sub.data = _read_capped(folder / chosen, sub)
+        if others:
+            sub.notes.append(f"several notebooks submitted; graded {chosen}, ignored {', '.join(others)}")
+            sub.review = True
+
+
+def collect(submissions: Path, assignment: str, notebook: str) -> tuple[list[Submission], list[Skipped]]:
+    """Every submission in ``submissions`` (layouts: the module docstring), and what was not graded, with why."""
+    if not submissions.is_dir():
+        raise SystemExit(f"no such folder of submissions: {submissions}")
+    skipped: list[Skipped] = []
+    if (submissions / "submitted").is_dir() and not (submissions / "submitted").is_symlink():
+        # nbgrader's course folder: the submissions are in submitted/; anything else there that is not part of
+        # an nbgrader course is reported, not silently passed over.
+        for item in sorted(submissions.iterdir()):
+            if item.name != "submitted" and item.name not in NBGRADER_COURSE and not item.name.startswith("."):
+                skipped.append(Skipped(item.name, "outside submitted/ in an nbgrader course folder (only submitted/ is graded)"))
+        submissions = submissions / "submitted"
+    # First pass: which entries belong to which student (Canvas and Moodle may give one student several).
+    groups: dict[str, list[tuple[Path, str]]] = {}
+    for item in sorted(submissions.iterdir()):
+        name = item.name
+        if name.startswith("."):
+            skipped.append(Skipped(name, "a hidden file or folder (its name starts with a dot)"))
+            continue
+        if item.is_symlink():
+            skipped.append(Skipped(name, "a symbolic link: not followed, so nothing outside the folder is read"))
+            continue
+        if item.is_dir():
+            m = MOODLE_RE.match(name)
+            if m:
+                if m["plugin"] != "file":
+                    skipped.append(Skipped(name, f"a Moodle '{m['plugin']}' submission, not a file upload"))
+                    continue
+                groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle"))
+            else:
+                groups.setdefault(student_id(name), []).append((item, "folder"))
+            continue
+        if not item.is_file():
+            skipped.append(Skipped(name, "not a regular file"))
+            continue
+        m = MOODLE_RE.match(name)
+        c = CANVAS_RE.match(name)
+        if m and m["plugin"] == "file" and item.suffix in (".ipynb", ".zip"):
+            groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle-file"))
+        elif c and item.suffix in (".ipynb", ".zip"):
+            groups.setdefault(student_id(f"{c['name']}_{c['user']}"), []).append((item, "canvas-late" if c["late"] else "canvas"))
+        elif item.suffix in (".ipynb", ".zip"):
+            groups.setdefault(student_id(item.stem), []).append((item, "file"))
+        else:
+            skipped.append(Skipped(name, f"not a notebook or a zip archive ({item.suffix or 'no extension'})"))
+    found: dict[str, Submission] = {}
+    for student, items in groups.items():
+        kinds = {k for _, k in items}
+        lms = kinds & {"canvas", "canvas-late", "moodle-file"}
+        if lms and all(p.suffix == ".ipynb" for p, _ in items):
+            # Canvas and Moodle name each uploaded file after the student: one submission of several files.
+            sub = Submission(student, ", ".join(p.name for p, _ in items))
+            by_file = {}
+            for p, k in items:
+                m = CANVAS_RE.match(p.name) if k.startswith("canvas") else MOODLE_RE.match(p.name)
+                by_file[m["file"]] = p
+            chosen, others = _pick(sorted(by_file), notebook)
+            sub.data = _read_capped(by_file[chosen], sub)
+            if others:
+                sub.notes.append(f"several notebooks submitted; graded {chosen}, ignored {', '.join(others)}")
+                sub.review = True
+            if "canvas-late" in kinds:
+                sub.notes.append("Canvas marked this submission LATE")
+            _add(found, sub)
+            continue
+        for item, kind in items:
+            sub = Submission(student, str(item))
+            if item.is_dir():
+                _from_folder(item / assignment if (item / assignment).is_dir() and not (item / assignment).is_symlink()
+                             else item, sub, notebook, skipped, item.name)
+            elif item.suffix == ".zip":
+                _from_zip(item, sub, notebook)
+            else:
+                sub.data = _read_capped(item, sub)
+            if kind == "canvas-late":
+                sub.notes.append("Canvas marked this submission LATE")
+            _add(found, sub)
+    return list(found.values()), skipped
+
+
+def _add(found: dict[str, Submission], sub: Submission) -> None:
+    if sub.student in found:
+        n = 2
+        while f"{sub.student}-{n}" in found:
+            n += 1
+        sub.notes.append(f"two submissions map to the id {sub.student!r}; this one is {sub.student}-{n}")
+        sub.student, sub.review = f"{sub.student}-{n}", True
+    if sub.problem:
+        sub.review = True
+    found[sub.student] = sub

@@ -1,0 +1,114 @@
+"""Stage 6, report: the per-student log and feedback page, ``summary.md`` with its histogram, and the console lines.
+
+Feedback pages of one output folder share one copy of MathJax (``feedback/.mathjax/``) instead of embedding
+2 MB each: a class of 500 no longer needs 1 GB of copies.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from autograder.stages.collect import Skipped, Submission
+from autograder.stages.judge import StudentResult
+from autograder.stages.prepare import Assignment
+
+
+def write_log(path: Path, result: StudentResult, sub: Submission) -> None:
+    lines = [f"student: {result.student}", f"submission: {sub.origin}", f"score: {result.total:g}",
+             f"needs review: {'yes' if result.review else 'no'}", f"seconds: {result.seconds:.1f}", ""]
+    lines += ["unusual:"] + [f"  - {n}" for n in result.notes] if result.notes else ["unusual: nothing"]
+    lines += ["", "lost points:"] + [f"  - {g}: {r}" for g, r in result.reasons.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_summary(out: Path, assignment: Assignment, results: list[StudentResult], seed_note: str,
+                  skipped: list[Skipped], cached: int = 0) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    totals = [r.total for r in results]
+    lines = [f"# Grades for {assignment.name}", "", f"{len(results)} submission(s); maximum {assignment.max_score:g} points.",
+             f"Mean {np.mean(totals) if totals else 0:.2f}, median {np.median(totals) if totals else 0:.2f}. {seed_note}",
+             "", "## Per question", "", "| question | points | mean | full marks |", "| --- | --- | --- | --- |"]
+    for cell in assignment.tests:
+        got = [r.scores.get(cell.grade_id, 0.0) for r in results]
+        full = sum(1 for g in got if g >= cell.points)
+        lines.append(f"| {cell.grade_id} | {cell.points:g} | {np.mean(got) if got else 0:.2f} | {full}/{len(got)} |")
+    review = [r for r in results if r.review]
+    lines += ["", "## Needs a human look", ""]
+    lines += [f"- {r.student}: " + "; ".join(r.notes[:3]) + f" (logs/{r.student}.log)" for r in review] or ["Nothing."]
+    lines += ["", "## Not graded", ""]
+    lines += [f"- `{s.name}`: {s.reason}" for s in skipped] or ["Every entry of the submissions folder was graded."]
+    if cached:
+        lines += ["", f"{cached} of {len(results)} result(s) were reused from an earlier run (work/results/): "
+                      "nothing they depend on changed."]
+    if assignment.warnings:
+        lines += ["", "## Warnings about the assignment", ""] + [f"- {w}" for w in assignment.warnings]
+    lines += ["", "## Students", "", "| student | score | review |", "| --- | --- | --- |"]
+    lines += [f"| {r.student} | {r.total:g} | {'yes' if r.review else ''} |" for r in sorted(results, key=lambda r: r.student)]
+    lines += ["", "![Score histogram](histogram.png)"]
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = np.arange(0, assignment.max_score + 2) - 0.5
+    ax.hist(totals, bins=bins, color="#4c72b0", edgecolor="white")
+    ax.set_xlabel("score")
+    ax.set_ylabel("students")
+    ax.set_title(f"{assignment.name}: {len(results)} submissions")
+    fig.tight_layout()
+    fig.savefig(out / "histogram.png", dpi=100)
+    plt.close(fig)
+
+
+def shared_mathjax(out: Path, mathjax: str | None) -> str | None:
+    """What each feedback page of ``out`` loads for its math.
+
+    By default (``None``/"auto") one copy of the course's MathJax 3 goes into ``feedback/.mathjax/`` and every
+    page links to it by a relative path (it still works offline, and when the folder is zipped or moved).
+    "embed" embeds MathJax in every page (self-contained files, 2 MB each); "none" or a URL/path as given.
+    """
+    if mathjax == "embed":
+        return None
+    if mathjax not in (None, "auto"):
+        return mathjax
+    try:
+        from autograder.offline import MATHJAX_DIR
+    except ImportError:
+        return "none"
+    source = MATHJAX_DIR / "tex-svg.js"
+    if not source.exists():
+        return "none"
+    target = out / "feedback" / ".mathjax" / "tex-svg.js"  # a dot: no student id starts with one
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.stat().st_size != source.stat().st_size:
+        target.write_bytes(source.read_bytes())
+    return "../../.mathjax/tex-svg.js"  # from feedback/<student>/<assignment>/<notebook>.html
+
+
+def write_feedback(out: Path, assignment: Assignment, result: StudentResult, mathjax: str | None) -> Path:
+    from autograder.feedback import render
+
+    folder = out / "feedback" / result.student / assignment.name
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / f"{assignment.notebook}.html"
+    page.write_text(render(assignment, result, mathjax=mathjax))
+    return page
+
+
+def console_lines(rows: list[dict], out: Path, seconds: float, ran: int, cached: int) -> list[str]:
+    """What the command prints: one line per student, then what was done (honest about reused results)."""
+    lines = []
+    for r in rows:
+        flag = "  needs review" if r["needs_review"] else ""
+        lines.append(f"{r['student_id']:>24}  {float(r['score']):5.1f} / {float(r['max_score']):g}{flag}")
+    if ran and cached:
+        did = f"graded {ran} submission(s) in {seconds:.1f} s and reused {cached} unchanged result(s) from an earlier run"
+    elif cached:
+        did = (f"nothing to grade: all {cached} result(s) reused from an earlier run (nothing they depend on changed; "
+               f"--force grades again); reports rewritten in {seconds:.1f} s")
+    else:
+        did = f"graded {ran} submission(s) in {seconds:.1f} s"
+    lines.append(f"{did}; grades: {out / 'grades.csv'}, feedback: {out / 'feedback'}, summary: {out / 'summary.md'}")
+    return lines

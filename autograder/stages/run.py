@@ -1,0 +1,166 @@
+"""Stage 3, run sandboxed: rebuild the notebook to run from the student's cells and the source, run it in the sandbox.
+
+``merge`` keeps the student's answer cells and any cells they added, in their order, and puts the
+instructor's version of every locked and test cell (also deleted or metadata-stripped ones) in place.
+``run_submission`` writes the cells for the sandbox's runner, runs them (``autograder.sandbox``) and hands
+the raw output to the judge. A test cell runs in a forked copy of the notebook's process; there, every
+*other* graded function of the assignment is replaced by a public stand-in (``autograder.probe.standins``),
+so that a wrong, failing or endless earlier function costs only its own points.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+from pathlib import Path
+
+from autograder import sandbox
+from autograder.probe import standins
+from autograder.stages.collect import MAX_NOTEBOOK_BYTES, Submission
+from autograder.stages.judge import StudentResult, failed_result, judge
+from autograder.stages.prepare import Assignment, _text
+
+
+def given_names(assignment: Assignment, cell_checks: list) -> list[str]:
+    """The graded functions replaced by their stand-ins while a test cell runs: every graded function of the
+    assignment that has a stand-in, except the ones this cell grades."""
+    graded = {f for c in assignment.tests for a, f in c.checks if a == assignment.name}
+    own = {f for a, f in cell_checks}
+    return sorted(n for n in graded - own if n in standins.STANDINS.get(assignment.name, {}))
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _defined_names(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {m.group(1) for m in re.finditer(r"^(?:def|class)\s+(\w+)", text, re.M)}
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def parse_notebook(data: bytes) -> tuple[list[dict] | None, str | None, list[str]]:
+    """The student's cells as ``{"kind", "source", "grade_id"}``, or a reason why there are none."""
+    notes = []
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return None, "the notebook is larger than 100 MB", notes
+    try:
+        nb = json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        return None, f"the file is not valid notebook JSON ({str(exc)[:100]})", notes
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        if isinstance(nb, dict) and "worksheets" in nb:
+            return None, "the notebook uses the old format 3; save it again with Jupyter", notes
+        return None, "the file is JSON but not a Jupyter notebook (no list of cells)", notes
+    if nb.get("nbformat") not in (4, None):
+        notes.append(f"the notebook declares nbformat {nb.get('nbformat')!r}; its cells were read as format 4")
+    cells = []
+    for cell in nb["cells"]:
+        if not isinstance(cell, dict):
+            continue
+        meta = cell.get("metadata")
+        nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+        gid = nbg.get("grade_id") if isinstance(nbg, dict) and isinstance(nbg.get("grade_id"), str) else None
+        cells.append({"kind": cell.get("cell_type") if cell.get("cell_type") in ("code", "markdown") else "raw",
+                      "source": _text(cell.get("source")), "grade_id": gid})
+    return cells, None, notes
+
+
+def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list[str]]:
+    """The cells to run and show: the student's answers and extra cells, the instructor's locked and test cells.
+
+    Cells are matched by nbgrader ``grade_id``; cells whose metadata were stripped are matched by
+    content (locked cells by their first line, answer cells by the functions they define). Deleted
+    locked or test cells come back from the source, in their place.
+    """
+    notes = []
+    ids = {c.grade_id for c in assignment.cells if c.grade_id}
+    anchor: dict[str, int] = {}
+    for j, cell in enumerate(student):
+        gid = cell["grade_id"]
+        if gid in ids and gid not in anchor:
+            anchor[gid] = j
+    used = set(anchor.values())
+    # Content fallback for cells whose nbgrader metadata are gone.
+    for sc in assignment.cells:
+        if not sc.grade_id or sc.grade_id in anchor:
+            continue
+        for j, cell in enumerate(student):
+            if j in used or cell["grade_id"] in ids or cell["kind"] != sc.kind:
+                continue
+            if sc.role == "answer":
+                wanted = _defined_names(sc.source)
+                ok = bool(wanted) and wanted <= _defined_names(cell["source"])
+            else:
+                ok = bool(_first_line(sc.shown)) and _first_line(cell["source"]) == _first_line(sc.shown)
+            if ok:
+                anchor[sc.grade_id] = j
+                used.add(j)
+                if sc.role in ("answer", "test"):
+                    notes.append(f"cell {sc.grade_id!r} had lost its nbgrader metadata; matched by its content")
+                break
+    merged, pos = [], 0
+
+    def extras(upto):
+        for j in range(pos, upto):
+            cell = student[j]
+            if j in used or cell["kind"] == "raw":
+                continue
+            merged.append({"kind": cell["kind"], "role": "extra", "grade_id": None, "source": cell["source"],
+                           "shown": cell["source"], "origin": "student"})
+
+    for sc in assignment.cells:
+        j = anchor.get(sc.grade_id) if sc.grade_id else None
+        if j is not None and j >= pos:
+            extras(j)
+            pos = j + 1
+        if sc.role == "answer":
+            if j is None:
+                notes.append(f"answer cell {sc.grade_id!r} is missing from the notebook")
+                continue
+            text = student[j]["source"]
+            merged.append({"kind": sc.kind, "role": "answer", "grade_id": sc.grade_id, "source": text,
+                           "shown": text, "origin": "student"})
+        else:
+            if j is None and sc.role == "test":
+                notes.append(f"test cell {sc.grade_id!r} was missing; the original was put back")
+            merged.append({"kind": sc.kind, "role": sc.role, "grade_id": sc.grade_id, "source": sc.source,
+                           "shown": sc.shown, "origin": "source", "points": sc.points, "checks": sc.checks})
+    extras(len(student))
+    return merged, notes
+
+
+def run_submission(assignment: Assignment, sub: Submission, functions: dict, limits: sandbox.Limits, lib: Path,
+              inputs: Path, jobs_dir: Path, uid: int, unsafe: bool, key: str) -> StudentResult:
+    if sub.problem:
+        return failed_result(assignment, sub, sub.problem, key)
+    cells, problem, notes = parse_notebook(sub.data or b"")
+    if problem:
+        return failed_result(assignment, sub, problem, key)
+    merged, merge_notes = merge(assignment, cells)
+    notes = sub.notes + notes + merge_notes
+    job = jobs_dir / sub.student
+    if job.exists():
+        shutil.rmtree(job)
+    job.mkdir(parents=True)
+    cells_json = [{"source": c["source"], "isolate": c["role"] == "test",
+                   "budget": limits.cell_timeout + limits.function_timeout * len(c.get("checks") or []) + 5,
+                   "given": {"assignment": assignment.name, "names": given_names(assignment, c.get("checks") or [])}
+                   if c["role"] == "test" else None}
+                  for c in merged if c["kind"] == "code"]
+    (job / "cells.json").write_text(json.dumps(cells_json))
+    (job / "limits.json").write_text(json.dumps(limits.as_json()))
+    sandbox._world_readable(job)
+    try:
+        run = sandbox.run(job, lib, inputs, limits, uid=uid, unsafe=unsafe)
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+    result = judge(sub.student, merged, run, functions, limits, notes, key)
+    result.review = result.review or sub.review
+    return result
