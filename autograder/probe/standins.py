@@ -155,6 +155,29 @@ def feed_forward(x, params):
     return (hidden @ _t(params["W_2"]) + _t(params["b_2"])).numpy()
 
 
+# --------------------------------------------------------------------------- 10-modern
+def blockwise_attention(Q, K, V, block_size, causal=False, key_mask=None):
+    torch = _torch()
+    q, k, v = _t(Q), _t(K), _t(V)
+    n_q, n_k = q.shape[-2], k.shape[-2]
+    mask = torch.ones(n_q, n_k, dtype=torch.bool)
+    if causal:
+        mask = mask.tril(diagonal=n_k - n_q)  # the queries are the last n_q positions
+    if key_mask is not None:
+        mask = mask & torch.from_numpy(np.asarray(key_mask, dtype=bool).copy())[..., None, :]
+    out = _torch().nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=q.shape[-3] != k.shape[-3])
+    seen = mask.expand(out.shape[:-1] + (n_k,)).any(-1, keepdim=True)  # torch 2.13 already gives 0; be explicit
+    return torch.where(seen, out, 0.0).numpy()
+
+
+def kv_cache_step(q, k_new, v_new, cache_k, cache_v):
+    torch = _torch()
+    K = torch.cat([_t(cache_k), _t(k_new)], dim=-2)
+    V = torch.cat([_t(cache_v), _t(v_new)], dim=-2)
+    out = torch.nn.functional.scaled_dot_product_attention(_t(q), K, V, enable_gqa=np.shape(q)[-3] != K.shape[-3])
+    return out.numpy(), K.numpy(), V.numpy()
+
+
 STANDINS = {
     "03-qkv": {"softmax": softmax, "masked_softmax": masked_softmax, "dot_product_scores": dot_product_scores,
                "scaled_dot_product_scores": scaled_dot_product_scores, "cosine_scores": cosine_scores},
@@ -166,6 +189,7 @@ STANDINS = {
     "06-self-attention": {"causal_mask": causal_mask, "padding_mask": padding_mask},
     "07-multihead": {"split_heads": split_heads, "merge_heads": merge_heads},
     "08-transformer": {"layer_norm": layer_norm, "feed_forward": feed_forward},
+    "10-modern": {"blockwise_attention": blockwise_attention, "kv_cache_step": kv_cache_step},
 }
 extract_glimpse.uses_torch = False
 

@@ -12,20 +12,6 @@ from types import ModuleType
 
 from autograder.checking import FunctionSpec
 
-#: assignment id (the folder name under solutions/) -> module of autograder.specs
-MODULES = {
-    "01-glimpse": "autograder.specs.glimpse",
-    "03-qkv": "autograder.specs.qkv",
-    "05-variants": "autograder.specs.variants",
-    "06-self-attention": "autograder.specs.self_attention",
-    "07-multihead": "autograder.specs.multihead",
-    "02-seq2seq": "autograder.specs.seq2seq",
-    "03-qkv": "autograder.specs.qkv",
-    "04-alignment": "autograder.specs.alignment",
-    "08-transformer": "autograder.specs.transformer",
-    "09-gpt-bert": "autograder.specs.lm",
-    "10-modern": "autograder.specs.modern",
-}
 _ID = re.compile(r"^\d+-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 
 
