@@ -141,6 +141,34 @@ EQUIVALENT: dict[str, str] = {
         "largest is the smallest logit, so nothing is below it and every token is kept either way",
     "autograder.reference.lm.x_sample_next__mutmut_35": "np.sort without axis sorts along the last axis by default",
     "autograder.reference.lm.x_sample_next__mutmut_52": "softmax's default axis is -1",
+    # 10-modern
+    **{f"autograder.reference.modern.x__as_float__mutmut_{n}": _PRECISION for n in (3, 6, 9)},
+    **{f"autograder.reference.modern.x__as_float__mutmut_{n}": "integer inputs kept as integers: it differs only "
+       "for integer Q, K, V or x, and the notebook's arrays are float arrays (its own solution and every visible "
+       "and hidden case give floats); float inputs are kept exactly as before" for n in (4, 5)},
+    "autograder.reference.modern.x__expand_kv__mutmut_13": "h / h_kv instead of h // h_kv: h_kv divides h (checked "
+        "just above), so the float is a whole number and np.repeat repeats the same number of times",
+    "autograder.reference.modern.x__expand_kv__mutmut_6": "the message of the error for h_kv not dividing h: the "
+        "text promises h_kv divides h, so no allowed input reaches it",
+    **{f"autograder.reference.modern.x_apply_rope__mutmut_{n}": _INT_RANGE for n in (18, 22)},
+    **{f"autograder.reference.modern.x_apply_rope__mutmut_{n}": "positions kept in their own dtype instead of "
+       "float64: they are at once multiplied by the float64 frequencies, so the angles are the same"
+       for n in (28, 30)},
+    **{f"autograder.reference.modern.x_apply_rope__mutmut_{n}": _PRECISION for n in (32, 34)},
+    **{f"autograder.reference.modern.x_blockwise_attention__mutmut_{n}": "the key mask keeps its dtype instead of "
+       "bool: the notebook says key_mask is boolean, and & and np.where read a 0/1 mask the same way"
+       for n in (127, 129)},
+    "autograder.reference.modern.x_blockwise_attention__mutmut_133": "the key mask not broadcast against (n_k,): "
+        "the text's masks end in n_k (e.g. (B, 1, n_k) or (n_k,)), where that broadcast changes nothing",
+    "autograder.reference.modern.x_blockwise_attention__mutmut_170": "the shift of a query that sees nothing yet "
+        "(0.0 -> 1.0): all its entries are masked, so their weights are 0 whatever the shift",
+    "autograder.reference.modern.x_blockwise_attention__mutmut_191": "rescale 1 instead of 0 while the running "
+        "maximum is still -inf: the running sum and output are still 0 then, and 0 * 1 = 0 * 0",
+    **{f"autograder.reference.modern.x_blockwise_attention__mutmut_{n}": _PRECISION
+       for n in (22, 23, 24, 25, 26, 27, 28, 52, 55, 61, 63, 68, 70)},
+    **{f"autograder.reference.modern.x_blockwise_attention__mutmut_{n}": "the batch shape of the running state "
+       "taken without Q's, K's or V's leading axes: the first block's arithmetic broadcasts the state to the full "
+       "batch shape anyway (n_k >= 1, so there is always a block)" for n in (40, 41, 42)},
     # @@NEXT@@
 }
 
@@ -161,4 +189,7 @@ KILLED_BY_NEW_CASES: dict[str, str] = {
     "autograder.reference.qkv.x_masked_softmax__mutmut_22": "one max over the whole array instead of per row: new "
         "case 'rows of very different sizes (+1000 and -1000)' (the low row underflows to 0 / 0)",
     "autograder.reference.qkv.x_masked_softmax__mutmut_25": "same as mutmut_22 (axis dropped)",
+    **{f"autograder.reference.modern.x_blockwise_attention__mutmut_{n}": "one maximum over every query at once "
+       "instead of per query: new case 'queries with scores of very different sizes (+1000 and -1000)' (the low "
+       "queries underflow to 0 / 0)" for n in (155, 157)},
 }

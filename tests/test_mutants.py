@@ -146,10 +146,33 @@ def warmup_clamped_at_two(step, d_model, warmup):
     return float(lr) if lr.ndim == 0 else lr
 
 
+def blockwise_one_maximum(Q, K, V, block_size, causal=False, key_mask=None):
+    """The surviving mutant of blockwise_attention: one running maximum over every query at once."""
+    Q, K, V = (np.asarray(a, dtype=float) for a in (Q, K, V))
+    h, n_q, n_k = Q.shape[-3], Q.shape[-2], K.shape[-2]
+    if K.shape[-3] != h:
+        K, V = np.repeat(K, h // K.shape[-3], axis=-3), np.repeat(V, h // V.shape[-3], axis=-3)
+    s = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    visible = np.ones((n_q, n_k), dtype=bool)
+    if causal:
+        visible = np.tril(visible, k=n_k - n_q)
+    if key_mask is not None:
+        visible = visible & np.asarray(key_mask, dtype=bool)[..., None, :]
+    visible = np.broadcast_to(visible, s.shape)
+    s = np.where(visible, s, -np.inf)
+    top = s.max()
+    w = np.where(visible, np.exp(s - (top if np.isfinite(top) else 0.0)), 0.0)
+    total = w.sum(-1, keepdims=True)
+    out = np.zeros(s.shape[:-1] + (V.shape[-1],))
+    np.divide(w @ V, total, out=out, where=total > 0)
+    return out
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("assignment,name,wrong", [
     ("09-gpt-bert", "sample_next", sample_next_one_softmax),
     ("08-transformer", "warmup_lr", warmup_clamped_at_two),
+    ("10-modern", "blockwise_attention", blockwise_one_maximum),
 ])
 def test_more_surviving_mutants_are_now_killed(assignment, name, wrong):
     with pytest.raises(CheckFailed):

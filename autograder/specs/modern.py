@@ -56,6 +56,16 @@ def blockwise_cases(rng):
                _qkv(rng, np.float64, (), 2, 2, 3, 10, 4, 4), {"block_size": 4, "causal": True})
     Q, K, V = _qkv(rng, np.float64, (), 2, 2, 8, 8, 4, 4)
     yield Case("large scores (x 100): the running maximum must rescale", (Q * 100, K, V), {"block_size": 3})
+    # Fixed case (no draws): queries whose scores are all large and positive next to queries whose scores are all
+    # large and negative; a maximum over every query at once underflows the second kind to 0 / 0.
+    K = np.zeros((1, 6, 4))
+    K[0, :, 0] = np.linspace(0.5, 2.5, 6)
+    K[0, :, 1] = np.linspace(1.0, -1.0, 6)
+    V = np.arange(18, dtype=np.float64).reshape(1, 6, 3) / 10
+    Q = np.zeros((1, 4, 4))
+    Q[0, :, 0] = [2.0, -2.0, 3.0, -3.0]
+    Q[0, :, 1] = [1.0, 1.0, -1.0, 0.5]
+    yield Case("queries with scores of very different sizes (+1000 and -1000)", (Q * 500, K, V), {"block_size": 4})
 
 
 def kv_step_cases(rng):
