@@ -32,6 +32,8 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from bookbuild import i18n
+
 logger = logging.getLogger(__name__)
 
 MATHJAX = Path("node_modules") / "mathjax" / "es5" / "tex-chtml.js"
@@ -217,6 +219,11 @@ def term_pattern(terms: list[str]) -> re.Pattern | None:
     return re.compile(rf"(?<![\w-])({alternatives})(?:s|es)?(?![\w-])", re.I)
 
 
+def term_id(term: str) -> str:
+    """The HTML id Sphinx gives a glossary term (``soft addressing`` -> ``term-soft-addressing``)."""
+    return "term-" + re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")
+
+
 def glossary_chinese(srcdir: Path) -> dict[str, str]:
     """term id (as Sphinx makes it: ``term-soft-addressing``) -> the Chinese equivalent opening its entry."""
     path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
@@ -230,16 +237,18 @@ def glossary_chinese(srcdir: Path) -> dict[str, str]:
             elif line.strip() and term is not None:
                 chinese = re.findall(r"[\u4e00-\u9fff][\u4e00-\u9fff/\-－ ]*", line.split(". ")[0])
                 if chinese:
-                    out["term-" + re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")] = " / ".join(c.strip() for c in chinese)
+                    out[term_id(term)] = " / ".join(c.strip() for c in chinese)
                 term = None
     return out
 
 
 def _chinese_tooltips(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """Hovering a link to a glossary term shows its Chinese equivalent."""
+    """Hovering a link to a glossary term shows its name in the other language."""
     if "body" not in context or "#term-" not in context["body"]:
         return
-    chinese = glossary_chinese(app.srcdir)
+    # The English edition shows the Chinese name; the Chinese edition shows the English term.
+    chinese = ({term_id(t): t for t in glossary_terms(app.srcdir)} if i18n.is_zh(app)
+               else glossary_chinese(app.srcdir))
 
     def add_title(match: re.Match) -> str:
         zh = chinese.get(match.group(2).lower())
@@ -255,10 +264,18 @@ def _auto_link_first_uses(app: Sphinx, doctree: nodes.document) -> None:
         return
     everyday = everyday_words(app.srcdir)
     terms = [t for t in glossary_terms(app.srcdir) if t.lower() not in everyday]
-    pattern = term_pattern(terms)
+    if i18n.is_zh(app):
+        # The Chinese edition: match the terms' Chinese names; the link still targets the English term.
+        by_id = {term_id(t): t.lower() for t in terms}
+        pattern, names = i18n.chinese_term_pattern({k: v for k, v in glossary_chinese(app.srcdir).items()
+                                                    if k in by_id})
+        to_term = {name: by_id[tid] for name, tid in names.items()}
+    else:
+        pattern = term_pattern(terms)
+        to_term = {t.lower(): t.lower() for t in terms}
     if pattern is None:
         return
-    canonical = {t.lower(): t for t in terms}
+    canonical = set(to_term.values())
     done: set[str] = set()
 
     def eligible(node) -> bool:
@@ -281,7 +298,7 @@ def _auto_link_first_uses(app: Sphinx, doctree: nodes.document) -> None:
             continue
         text, pieces, last = str(node), [], 0
         for match in pattern.finditer(text):
-            term = match.group(1).lower()
+            term = to_term.get(match.group(0) if i18n.is_zh(app) else match.group(1).lower())
             if term in done or term not in canonical:
                 continue
             done.add(term)
@@ -340,14 +357,15 @@ def _glossary_backlinks(app: Sphinx, doctree: nodes.document, docname: str) -> N
     order = {d: i for i, d in enumerate(_toc_order(app))}
     for glossary in doctree.findall(addnodes.glossary):
         for item in glossary.findall(nodes.definition_list_item):
-            terms = [t.astext().strip().lower() for t in item.findall(nodes.term)]
+            ids = {i for t in item.findall(nodes.term) for i in t["ids"]}
             found = {}
-            for t in terms:
-                found.update({d: v for d, v in uses.get(t, {}).items() if d != GLOSSARY_DOC})
+            for t, per_doc in uses.items():
+                if term_id(t) in ids:
+                    found.update({d: v for d, v in per_doc.items() if d != GLOSSARY_DOC})
             if not found:
                 continue
             para = nodes.paragraph(classes=["glossary-uses"])
-            para += nodes.emphasis(text="First used in: ")
+            para += nodes.emphasis(text="首次出现于：" if i18n.is_zh(app) else "First used in: ")
             for i, (doc, (anchor, title)) in enumerate(sorted(found.items(), key=lambda kv: order.get(kv[0], 1e9))):
                 if i:
                     para += nodes.Text("; ")
@@ -402,6 +420,7 @@ def _ship_wheel(app: Sphinx, exception) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    i18n.setup(app)
     app.connect("config-inited", _theme_defaults)
     app.connect("builder-inited", _check_mathjax)
     app.connect("html-page-context", _drop_cdn_assets, priority=900)

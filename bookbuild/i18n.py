@@ -1,0 +1,160 @@
+"""The Chinese edition, Sphinx side (loaded by ``bookbuild.sphinx_ext``).
+
+The book is written once, in English. Sphinx's own internationalisation makes the Chinese edition: the gettext
+builder extracts every translatable message (paragraphs, headings, list items, captions, alt texts,
+admonitions, the glossary) into one catalog per page, translators fill ``locales/zh_CN/LC_MESSAGES/<page>.po``,
+and a second HTML build with ``language = zh_CN`` swaps each message for its translation while reading. Code
+cells and their outputs are not messages: both editions take them from the one execution cache, so the code,
+the figures and every glued number are the same. ``bookbuild.translations`` runs the builds and checks the
+catalogs.
+
+This module makes that work with executed notebooks and the book's conventions:
+
+* **Glued numbers inside translated sentences.** Sphinx parses each translation as a small separate document;
+  myst-nb's ``{glue:text}`` role would look for the glued values in that fragment and find none. The role is
+  given the page being translated instead (``_patch_glue``), so a translated sentence shows the number the
+  English sentence shows.
+* **Display math is not a message**: formulas are the same in both editions (inline math inside a sentence is
+  part of the sentence and is kept verbatim by translators; the catalog check verifies it).
+* **Language links**: every page of each edition links to the same page of the other (``lang-switch``).
+* **Chinese text** gets a CJK font stack, and Chinese search segments words with ``jieba``.
+* **Glossary links in Chinese**: the first use of a term's Chinese name on a page links to the glossary, as the
+  English edition does with English names; the glossary's "first used in" lines work in both editions.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from docutils import nodes
+from docutils.transforms import Transform
+from sphinx.application import Sphinx
+
+ZH = "zh_CN"
+ZH_DIR = "zh"  # the Chinese edition is served from <site>/zh/
+STATIC = Path(__file__).parent / "static"
+
+_page_being_read: dict[str, nodes.document] = {}
+
+
+def is_zh(app: Sphinx) -> bool:
+    return (app.config.language or "").replace("-", "_").lower().startswith("zh")
+
+
+class _KeepRenderer(dict):
+    """A document's attribute dict that remembers myst-nb's notebook renderer when the parser removes it at
+    the end of parsing, i.e. just before Sphinx's ``Locale`` transform translates the page."""
+
+    def pop(self, key, *default):
+        value = super().pop(key, *default)
+        if key == "nb_renderer":
+            _page_being_read["renderer"] = value
+        return value
+
+
+class _MathIsNotAMessage(Transform):
+    """Display math and raw HTML are the same in every language: keep them out of the catalogs."""
+
+    default_priority = 5
+
+    def apply(self, **kwargs) -> None:
+        for node in self.document.findall(lambda n: isinstance(n, (nodes.math_block, nodes.raw))):
+            node["translatable"] = False
+
+
+def _patch_glue() -> None:
+    """Let ``{glue:text}`` inside a translated message read the glued values of the page being translated."""
+    from myst_nb import sphinx_ as nb_sphinx
+    from myst_nb.ext.glue import roles, utils
+
+    if getattr(roles.retrieve_glue_data, "_course_patched", False):
+        return
+    original_retrieve = utils.retrieve_glue_data
+    original_parse = nb_sphinx.Parser.parse
+
+    def parse(self, inputstring, document):
+        # Sphinx parses each translated message with this parser too, as a fragment "<page>:<line>:<translated>";
+        # only a whole page's renderer is remembered.
+        if "<translated>" not in str(document.get("source", "")):
+            document.attributes = _KeepRenderer(document.attributes)
+        return original_parse(self, inputstring, document)
+
+    def retrieve_glue_data(document, key):
+        try:
+            return original_retrieve(document, key)
+        except utils.RetrievalError:
+            page = _page_being_read.get("renderer")
+            if page is None or "<translated>" not in str(document.get("source", "")):
+                raise
+        own = document.attributes.get("nb_renderer")
+        document.attributes["nb_renderer"] = page
+        try:
+            return original_retrieve(document, key)
+        finally:
+            if own is None:
+                document.attributes.pop("nb_renderer", None)
+            else:
+                document.attributes["nb_renderer"] = own
+
+    retrieve_glue_data._course_patched = True
+    roles.retrieve_glue_data = retrieve_glue_data
+    nb_sphinx.Parser.parse = parse
+
+
+def other_edition_uri(pagename: str, zh: bool) -> str:
+    """The relative URL, from page ``pagename`` of one edition, of the same page in the other edition.
+
+    English pages live at ``<site>/<page>.html`` and Chinese ones at ``<site>/zh/<page>.html``.
+    """
+    depth = pagename.count("/")
+    if zh:
+        return "../" * (depth + 1) + pagename + ".html"
+    return "../" * depth + f"{ZH_DIR}/" + pagename + ".html"
+
+
+def _language_link(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    if "body" not in context or doctree is None:
+        return
+    zh = is_zh(app)
+    href = other_edition_uri(pagename, zh)
+    label, lang = ("English", "en") if zh else ("中文", "zh-CN")
+    title = "Read this page in English" if zh else "阅读本页的中文版"
+    link = (f'<p class="lang-switch"><a class="lang-switch-link" href="{href}" hreflang="{lang}" lang="{lang}" '
+            f'title="{title}">{label}</a></p>\n')
+    context["body"] = link + context["body"]
+
+
+def _add_static(app: Sphinx, config) -> None:
+    config.html_static_path = list(config.html_static_path) + [str(STATIC)]
+    if is_zh(app):
+        # Sphinx's Chinese search splits words with jieba when it is installed; fail loudly if it is not.
+        import jieba  # noqa: F401
+
+        config.html_search_language = "zh"
+
+
+def _css(app: Sphinx) -> None:
+    app.add_css_file("course-i18n.css")
+
+
+# --- glossary links from Chinese text --------------------------------------------------------------------------
+
+def chinese_term_pattern(chinese: dict[str, str]) -> tuple[re.Pattern | None, dict[str, str]]:
+    """A pattern over every Chinese name of every term (longest first) and a map name -> term id."""
+    names: dict[str, str] = {}
+    for term_id, zh in chinese.items():
+        for name in (n.strip() for n in zh.split("/")):
+            if len(name) >= 2:
+                names.setdefault(name, term_id)
+    if not names:
+        return None, {}
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(alternatives), names
+
+
+def setup(app: Sphinx) -> None:
+    _patch_glue()
+    app.add_transform(_MathIsNotAMessage)
+    app.connect("config-inited", _add_static)
+    app.connect("builder-inited", _css)
+    app.connect("html-page-context", _language_link, priority=900)
