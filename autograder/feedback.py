@@ -67,38 +67,62 @@ def mathjax_block(mathjax: str | None) -> str:
             f"<script defer src='{html.escape(mathjax)}'></script>")
 
 
+_EN = {
+    "title": "{assignment} feedback: {student}", "heading": "{assignment}: feedback for {student}",
+    "score": "Score: {total} / {max}", "question": "question", "points": "points", "score_col": "score",
+    "why": "why points were lost", "notes": "Notes from the grader:",
+    "not_run": "Your notebook could not be run, so there is nothing more to show.", "answer": "your answer",
+    "extra": "your cell", "test": "test", "locked": "given code", "did_not_run": "This cell did not run.",
+    "passed": "passed",
+}
+
+
 def render(assignment, result, mathjax: str | None = None) -> str:
+    """The feedback page, in the language of the release the student worked in (``result.language``)."""
     e = html.escape
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(assignment.name)} feedback: "
-             f"{e(result.student)}</title><style>{CSS}</style>"]
+    zh = str(getattr(result, "language", "en") or "en").startswith("zh")
+    if zh:
+        from autograder.feedback_zh import LABELS as T, translate as say
+        from autograder.translate import translate_markdown, translations
+
+        table = translations(assignment.name)
+    else:
+        T, table = _EN, {}
+
+        def say(text: str) -> str:
+            return text
+    parts = [f"<!DOCTYPE html><html lang='{'zh-CN' if zh else 'en'}'><head><meta charset='utf-8'><title>"
+             f"{e(T['title'].format(assignment=assignment.name, student=result.student))}</title><style>{CSS}</style>"]
     parts.append(mathjax_block(mathjax))
     parts.append("</head><body>")
-    parts.append(f"<h1>{e(assignment.name)}: feedback for {e(result.student)}</h1>")
-    parts.append(f"<p><strong>Score: {result.total:g} / {assignment.max_score:g}</strong></p>")
-    parts.append("<table><tr><th>question</th><th>points</th><th>score</th><th>why points were lost</th></tr>")
+    parts.append(f"<h1>{e(T['heading'].format(assignment=assignment.name, student=result.student))}</h1>")
+    parts.append(f"<p><strong>{e(T['score'].format(total=f'{result.total:g}', max=f'{assignment.max_score:g}'))}"
+                 "</strong></p>")
+    parts.append(f"<table><tr><th>{T['question']}</th><th>{T['points']}</th><th>{T['score_col']}</th>"
+                 f"<th>{T['why']}</th></tr>")
     for cell in assignment.tests:
         got = result.scores.get(cell.grade_id, 0.0)
         cls = "full" if got >= cell.points else "lost"
         parts.append(f"<tr><td>{e(cell.grade_id)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td>"
-                     f"<td>{e(result.reasons.get(cell.grade_id, ''))}</td></tr>")
+                     f"<td>{e(say(result.reasons.get(cell.grade_id, '')))}</td></tr>")
     parts.append("</table>")
     student_notes = [n for n in result.notes if not n.startswith("sandbox stderr")]
     if student_notes:
-        parts.append("<div class='notes'><p>Notes from the grader:</p><ul>")
-        parts += [f"<li>{e(n)}</li>" for n in student_notes]
+        parts.append(f"<div class='notes'><p>{T['notes']}</p><ul>")
+        parts += [f"<li>{e(say(n))}</li>" for n in student_notes]
         parts.append("</ul></div>")
     if not result.cells:
-        parts.append("<p>Your notebook could not be run, so there is nothing more to show.</p>")
+        parts.append(f"<p>{T['not_run']}</p>")
     for cell in result.cells:
         parts.append("<div class='cell'>")
         if cell["kind"] == "markdown":
             if cell["origin"] == "source":
-                parts.append(_md(cell["shown"]))
+                parts.append(_md(translate_markdown(cell["shown"], table) if zh else cell["shown"]))
             else:
                 parts.append(f"<pre>{e(cell['shown'])}</pre>")
             parts.append("</div>")
             continue
-        label = {"answer": "your answer", "extra": "your cell", "test": "test", "locked": "given code"}[cell["role"]]
+        label = T[cell["role"]]
         parts.append(f"<div class='tag'>{label}{' ' + e(cell['grade_id']) if cell.get('grade_id') else ''}</div>")
         parts.append(f"<pre>{e(cell['shown'])}</pre>")
         if cell.get("stdout"):
@@ -116,14 +140,14 @@ def render(assignment, result, mathjax: str | None = None) -> str:
         if cell.get("error") and cell["role"] != "test":
             parts.append(f"<pre class='out err'>{e(str(cell['error']))}</pre>")
         if not cell.get("ran", True):
-            parts.append("<div class='result bad'>This cell did not run.</div>")
+            parts.append(f"<div class='result bad'>{T['did_not_run']}</div>")
         if cell["role"] == "test":
             gid = cell["grade_id"]
             got = result.scores.get(gid, 0.0)
             if gid in result.reasons:
-                parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {e(result.reasons[gid])}</div>")
+                parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {e(say(result.reasons[gid]))}</div>")
             else:
-                parts.append(f"<div class='result ok'>{got:g} / {cell['points']:g}: passed</div>")
+                parts.append(f"<div class='result ok'>{got:g} / {cell['points']:g}: {T['passed']}</div>")
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts)

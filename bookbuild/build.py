@@ -107,10 +107,47 @@ def build(root: Path = REPO, extra: list[str] | None = None) -> int:
     start = time.perf_counter()
     status = subprocess.call(cmd, cwd=root, env=env)
     took = time.perf_counter() - start
-    if status == 0:
-        print(f"\nBook built in {took:.0f} s: open {root / '_build' / 'html' / 'index.html'}  (or `make serve`)")
-    else:
+    if status != 0:
         print(f"\nBook build FAILED after {took:.0f} s (a cell error or a Sphinx warning; see above)", file=sys.stderr)
+        return status
+    print(f"\nEnglish edition built in {took:.0f} s")
+    status = build_chinese(root, env)
+    if status == 0:
+        print(f"\nBook built in {time.perf_counter() - start:.0f} s: open {root / '_build' / 'html' / 'index.html'} "
+              f"(中文版: {root / '_build' / 'html' / 'zh' / 'index.html'})  or `make serve`")
+    return status
+
+
+def build_chinese(root: Path, env: dict) -> int:
+    """The Chinese edition (``_build/html/zh/``), from the gettext catalogs in ``locales/``.
+
+    Extracts the English messages, refuses to build while a catalog misses one or has an untranslated, fuzzy or
+    inconsistent translation, then builds with ``language = zh_CN``; notebooks come from the same execution
+    cache as the English edition, so no cell runs again.
+    """
+    from bookbuild import translations
+
+    start = time.perf_counter()
+    if translations.gettext(env) != 0:
+        print("Book build FAILED: extracting the English messages (gettext) failed; see above", file=sys.stderr)
+        return 1
+    problems = translations.check()
+    if problems:
+        for problem in problems[:30]:
+            print(f"  {problem}", file=sys.stderr)
+        more = f" (first 30 shown)" if len(problems) > 30 else ""
+        print(f"Book build FAILED: {len(problems)} problem(s) in the Chinese catalogs{more}. After changing English "
+              "text run `python -m bookbuild.translations update`, translate the new or fuzzy messages in "
+              "locales/zh_CN/LC_MESSAGES/ (CONTRIBUTING.md, section 7), then build again.", file=sys.stderr)
+        return 1
+    cmd = [sys.executable, "-m", "bookbuild.sphinx_run", "html", str(root / "_build" / "html" / "zh"),
+           str(root / "_build" / ".doctrees-zh"), "language=zh_CN"]
+    status = subprocess.call(cmd, cwd=root, env=env)
+    took = time.perf_counter() - start
+    if status == 0:
+        print(f"\nChinese edition built in {took:.0f} s")
+    else:
+        print(f"\nChinese edition FAILED after {took:.0f} s (a Sphinx warning; see above)", file=sys.stderr)
     return status
 
 

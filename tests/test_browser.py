@@ -2,9 +2,11 @@
 
 The site is served on localhost by a throw-away HTTP server; any request to another host is blocked and
 counts as a failure. For every page of the table of contents: no console error, no failed request, math
-typeset by the site's own MathJax, every image loaded and described. Then: internal links and anchors of
-every built page resolve, search finds a term, the download buttons give a valid notebook and the page's
-Markdown source. Screenshots go to artifacts/screenshots/.
+typeset by the site's own MathJax, every image loaded and described; the same for every page of the
+Chinese edition (``zh/``), which must also be marked Chinese, render its text with a CJK font and link to
+the English page (and back). Then: internal links and anchors of every built page resolve, search finds a
+term in both editions (Chinese words segmented by jieba), the download buttons give a valid notebook and the
+page's Markdown source. Screenshots go to artifacts/screenshots/ (``zh_*`` for the Chinese edition).
 
 `make test` installs chromium if it is missing (apt-get install chromium).
 """
@@ -111,12 +113,38 @@ def visit(browser, site):
 
 # --- every page of the table of contents -------------------------------------------------------------
 
-@pytest.mark.parametrize("page", PAGES)
+EDITIONS = PAGES + ["zh/" + page for page in PAGES]
+# Fonts with Chinese glyphs that the Chinese edition's stylesheet names (Debian: fonts-wqy-zenhei, fonts-noto-cjk).
+CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei"]
+
+
+@pytest.mark.parametrize("page", EDITIONS)
 def test_page_loads_cleanly_with_math_and_figures(visit, page):
     visit.open(html_path(page))
     p = visit.page
     assert p.title(), "page has no <title>"
     assert p.locator("article h1, main h1").count() >= 1, "page has no heading"
+    zh = page.startswith("zh/")
+    lang = p.evaluate("() => document.documentElement.lang")
+    assert lang.lower().startswith("zh" if zh else "en"), f"<html lang={lang!r}>"
+    # The link to the same page in the other edition exists and resolves to that page.
+    switch = p.locator("p.lang-switch a")
+    assert switch.count() == 1, "no link to the other language's edition"
+    other = urllib.parse.urljoin(p.url, switch.get_attribute("href"))
+    want = visit.site + (page.removeprefix("zh/") if zh else "zh/" + page) + ".html"
+    assert other == want, f"language link goes to {other}, expected {want}"
+    if zh:
+        text = p.evaluate("() => document.querySelector('article').innerText")
+        han = sum('\u4e00' <= ch <= '\u9fff' for ch in text)
+        latin = sum(ch.isascii() and ch.isalpha() for ch in text)
+        assert han > 50, f"only {han} Chinese characters on a page of the Chinese edition"
+        heading = p.locator("article h1").first.inner_text()
+        assert any('\u4e00' <= ch <= '\u9fff' for ch in heading), f"untranslated heading {heading!r}"
+        fonts = p.evaluate("""(names) => names.filter(n => document.fonts.check(`16px "${n}"`, '注意力'))""", CJK_FONTS)
+        family = p.evaluate("() => getComputedStyle(document.querySelector('article p')).fontFamily")
+        assert fonts, f"no CJK font available to the browser (install fonts-wqy-zenhei); family: {family}"
+        assert any(f in family for f in fonts), f"the article's font stack {family!r} names none of {fonts}"
+        print(f"{page}: {han} Chinese characters, {latin} Latin letters (code and names), CJK font {fonts[0]}")
 
     math = p.evaluate("""() => {
         const maths = [...document.querySelectorAll('article .math, article span.math, article div.math')];
@@ -153,7 +181,7 @@ def test_page_loads_cleanly_with_math_and_figures(visit, page):
                            "paragraph right after its cell")
 
     assert not visit.problems, "\n".join(visit.problems)
-    if page in SCREENSHOT_PAGES:
+    if page.removeprefix("zh/") in SCREENSHOT_PAGES:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         p.screenshot(path=str(SCREENSHOTS / (page.replace("/", "_") + ".png")), full_page=True)
 
@@ -217,6 +245,18 @@ def test_search_finds_a_term(visit):
     results = visit.page.locator("ul.search li").all_inner_texts()
     assert results, "search for 'attention' found nothing"
     assert any("Glossary" in r or "attention" in r.lower() for r in results)
+    assert not visit.problems, "\n".join(visit.problems)
+
+
+@pytest.mark.parametrize("word", ["注意力", "自注意力", "位置编码"])
+def test_chinese_search_finds_chinese_words(visit, word):
+    """The Chinese edition's search (Sphinx's Chinese search, words segmented by jieba) finds the word in the
+    pages that teach it, and every result it lists contains the word."""
+    visit.open("zh/search.html?q=" + urllib.parse.quote(word))
+    visit.page.wait_for_selector("ul.search li", timeout=30_000)
+    results = visit.page.locator("ul.search li").all_inner_texts()
+    assert len(results) >= 2, f"search for {word!r} found {len(results)} page(s)"
+    assert any(word in r for r in results), f"no result shows {word!r}: {results[:3]}"
     assert not visit.problems, "\n".join(visit.problems)
 
 

@@ -16,7 +16,7 @@ def validate(path, invert=False) -> subprocess.CompletedProcess:
 
 
 def notebooks(folder):
-    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for a in ASSIGNMENTS for p in sorted((folder / a).glob("*.ipynb"))]
+    return [pytest.param(p, id=f"{p.relative_to(folder.parent)}") for a in ASSIGNMENTS for p in sorted((folder / a).glob("*.ipynb"))]
 
 
 @pytest.mark.parametrize("path", notebooks(SOLUTIONS))
@@ -27,7 +27,7 @@ def test_solution_passes_its_tests(path):
     )
 
 
-@pytest.mark.parametrize("path", notebooks(EXERCISES))
+@pytest.mark.parametrize("path", notebooks(EXERCISES) + notebooks(EXERCISES / "zh"))
 def test_release_fails_its_tests(path):
     """`validate --invert` succeeds only if every graded test cell of the blank release fails."""
     result = validate(path, invert=True)

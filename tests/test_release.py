@@ -14,8 +14,10 @@ LEAKS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN T
 
 def test_every_assignment_is_released():
     assert ASSIGNMENTS, "no assignment found in solutions/"
-    released = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir())
+    released = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir() and p.name != "zh")
     assert released == ASSIGNMENTS, "exercises/ and solutions/ hold different assignments"
+    chinese = sorted(p.name for p in (EXERCISES / "zh").iterdir() if p.is_dir())
+    assert chinese == ASSIGNMENTS, "exercises/zh/ (the Chinese release) and solutions/ hold different assignments"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -32,13 +34,15 @@ def test_release_is_in_sync(assignment, tmp_path):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_release_has_no_solutions_or_hidden_tests(assignment):
-    for path in (EXERCISES / assignment).rglob("*"):
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_release_has_no_solutions_or_hidden_tests(assignment, language):
+    released = EXERCISES / assignment if language == "en" else EXERCISES / "zh" / assignment
+    for path in released.rglob("*"):
         if path.is_file():
             text = path.read_text(errors="replace")
             found = LEAKS.findall(text)
             assert not found, f"{path} leaks {set(found)}"
-    for nb_path in (EXERCISES / assignment).glob("*.ipynb"):
+    for nb_path in released.glob("*.ipynb"):
         nb = json.loads(nb_path.read_text())
         answers = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution")]
         assert answers, "the release has no answer cells"

@@ -25,6 +25,7 @@ class StudentResult:
     cells: list             # merged cells with their outputs, for feedback
     seconds: float
     key: str
+    language: str = "en"    # the release the student worked in: "en" or "zh_CN" (feedback is written in it)
 
     @property
     def total(self) -> float:

@@ -138,11 +138,12 @@ def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list
 
 def run_submission(assignment: Assignment, sub: Submission, functions: dict, limits: sandbox.Limits, lib: Path,
               inputs: Path, jobs_dir: Path, uid: int, unsafe: bool, key: str) -> StudentResult:
+    language = submission_language(sub.data)
     if sub.problem:
-        return failed_result(assignment, sub, sub.problem, key)
+        return _in(language, failed_result(assignment, sub, sub.problem, key))
     cells, problem, notes = parse_notebook(sub.data or b"")
     if problem:
-        return failed_result(assignment, sub, problem, key)
+        return _in(language, failed_result(assignment, sub, problem, key))
     merged, merge_notes = merge(assignment, cells)
     notes = sub.notes + notes + merge_notes
     job = jobs_dir / sub.student
@@ -163,4 +164,20 @@ def run_submission(assignment: Assignment, sub: Submission, functions: dict, lim
         shutil.rmtree(job, ignore_errors=True)
     result = judge(sub.student, merged, run, functions, limits, notes, key)
     result.review = result.review or sub.review
+    return _in(language, result)
+
+
+def submission_language(data: bytes | None) -> str:
+    """The language of the release a submission came from (English unless it reads as the Chinese release)."""
+    from autograder.translate import notebook_language
+
+    try:
+        nb = json.loads(data or b"")
+    except (ValueError, UnicodeDecodeError):
+        return "en"
+    return notebook_language(nb) if isinstance(nb, dict) else "en"
+
+
+def _in(language: str, result: StudentResult) -> StudentResult:
+    result.language = language
     return result

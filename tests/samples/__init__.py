@@ -35,9 +35,10 @@ def strip_markers(source: str) -> str:
     return _SOLUTION_RE.sub(lambda m: m.group(2), source)
 
 
-def build(assignment: str, sample: Sample) -> dict:
-    """The notebook JSON of ``sample`` for ``assignment``."""
-    folder_s, folder_r = REPO / "solutions" / assignment, REPO / "exercises" / assignment
+def build(assignment: str, sample: Sample, release_dir: Path | None = None) -> dict:
+    """The notebook JSON of ``sample`` for ``assignment``, starting from the English release (or the one in
+    ``release_dir``, e.g. the Chinese release ``exercises/zh``)."""
+    folder_s, folder_r = REPO / "solutions" / assignment, (release_dir or REPO / "exercises") / assignment
     (sol_path,) = folder_s.glob("*.ipynb")
     solution = json.loads(sol_path.read_text())
     release = json.loads((folder_r / sol_path.name).read_text())

@@ -1,0 +1,215 @@
+"""The Chinese release of the assignments, generated from the English release and a gettext catalog.
+
+    python -m autograder translate update     # refresh locales/zh_CN/LC_MESSAGES/exercises/<assignment>.po
+    python -m autograder translate release    # write exercises/zh/<assignment>/<notebook>.ipynb
+    python -m autograder translate check      # untranslated, fuzzy or inconsistent messages
+
+The one hand-written version of an assignment stays the source notebook in ``solutions/``; ``nbgrader
+generate_assignment`` makes the English release in ``exercises/<assignment>/``. Its instruction cells (Markdown)
+are split into messages — one per paragraph, heading or list — and the Chinese release is that same notebook
+with each message replaced by its translation from ``locales/zh_CN/LC_MESSAGES/exercises/<assignment>.po``.
+Code cells, cell ids and nbgrader metadata are untouched (checksums of the translated locked cells are
+recomputed with nbgrader's own function), so a Chinese notebook is graded exactly like an English one, and the
+grader writes its feedback in the language the submission was released in (notebook metadata
+``attention_course.language``; if a student's tool stripped it, Chinese text in the instruction cells).
+
+The catalogs are made from the *release*, never from the solutions: they hold no answer and no hidden test.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from autograder.release import EXERCISES, REPO, assignments
+
+LANG = "zh_CN"
+CATALOGS = REPO / "locales" / LANG / "LC_MESSAGES" / "exercises"
+ZH_EXERCISES = EXERCISES / "zh"
+META_KEY = "attention_course"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def blocks(markdown: str) -> list[str]:
+    """Split a Markdown cell into blocks at blank lines, keeping fenced code and ``$$`` math blocks whole."""
+    out, current, fence = [], [], None
+    for line in markdown.split("\n"):
+        stripped = line.strip()
+        if fence is None and not stripped and current:
+            out.append("\n".join(current))
+            current = []
+            continue
+        if fence is None and (stripped.startswith("```") or stripped.startswith("$$")):
+            fence = stripped[:3] if stripped.startswith("```") else "$$"
+            if fence == "$$" and stripped.endswith("$$") and len(stripped) > 2:
+                fence = None  # a one-line $$ ... $$ block
+        elif fence is not None and stripped.startswith(fence):
+            fence = None
+        if stripped or fence is not None:
+            current.append(line)
+    if current:
+        out.append("\n".join(current))
+    return out
+
+
+def is_message(block: str) -> bool:
+    """Prose to translate (not a code block, a display formula or a line of symbols)."""
+    stripped = block.strip()
+    return bool(re.search(r"[A-Za-z]{2}", stripped)) and not stripped.startswith(("```", "$$"))
+
+
+def release_notebooks(assignment: str) -> list[Path]:
+    return sorted((EXERCISES / assignment).glob("*.ipynb"))
+
+
+def messages(assignment: str) -> list[str]:
+    """The instruction messages of an assignment's English release, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for path in release_notebooks(assignment):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "markdown":
+                for block in blocks("".join(cell["source"])):
+                    if is_message(block):
+                        seen.setdefault(block, None)
+    return list(seen)
+
+
+def catalog_path(assignment: str) -> Path:
+    return CATALOGS / f"{assignment}.po"
+
+
+def _read(path: Path):
+    from babel.messages.pofile import read_po
+
+    with open(path, "rb") as f:
+        return read_po(f, abort_invalid=True)
+
+
+def update(assignment: str) -> Path:
+    """Create or refresh the assignment's catalog: new messages empty, changed ones fuzzy, gone ones dropped."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    template = Catalog(locale=LANG, project=f"exercises/{assignment}")
+    for text in messages(assignment):
+        template.add(text)
+    path = catalog_path(assignment)
+    if path.exists():
+        catalog = _read(path)
+        catalog.update(template, no_fuzzy_matching=False)
+        catalog.obsolete.clear()
+    else:
+        catalog = Catalog(locale=LANG, project=f"exercises/{assignment}")
+        for message in template:
+            if message.id:
+                catalog.add(message.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        write_po(f, catalog, width=0, omit_header=False)
+    return path
+
+
+def translations(assignment: str) -> dict[str, str]:
+    """msgid -> translation of the complete, non-fuzzy messages of the assignment's catalog."""
+    path = catalog_path(assignment)
+    if not path.exists():
+        return {}
+    return {m.id: m.string for m in _read(path) if m.id and m.string and not m.fuzzy}
+
+
+def translate_markdown(text: str, table: dict[str, str]) -> str:
+    """A Markdown cell with every message replaced by its translation (blocks that are not messages stay)."""
+    return "\n\n".join(table.get(block, block) for block in blocks(text))
+
+
+def problems(assignment: str) -> list[str]:
+    from bookbuild.translations import markup
+
+    table_all = {m.id: m for m in _read(catalog_path(assignment)) if m.id} if catalog_path(assignment).exists() else {}
+    out = []
+    for text in messages(assignment):
+        message = table_all.get(text)
+        short = text[:70].replace("\n", " ")
+        if message is None:
+            out.append(f"{assignment}: not in the catalog (run `python -m autograder translate update`): {short!r}")
+        elif message.fuzzy:
+            out.append(f"{assignment}: fuzzy (the English changed): {short!r}")
+        elif not message.string:
+            out.append(f"{assignment}: untranslated: {short!r}")
+        elif markup(text) != markup(message.string):
+            out.append(f"{assignment}: markup differs from the English: {short!r}")
+    return out
+
+
+def release_zh(assignment: str, out_dir: Path = ZH_EXERCISES) -> Path:
+    """Write the Chinese release of ``assignment`` (refuses while its catalog has a problem)."""
+    from nbgrader.utils import compute_checksum
+    from nbformat import from_dict
+
+    found = problems(assignment)
+    if found:
+        raise RuntimeError("the Chinese catalog is not complete:\n  " + "\n  ".join(found[:20]))
+    table = translations(assignment)
+    target = Path(out_dir) / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.glob("*.ipynb"):
+        old.unlink()
+    for path in release_notebooks(assignment):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            text = translate_markdown("".join(cell["source"]), table)
+            cell["source"] = text.splitlines(keepends=True)
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta and "checksum" in meta:
+                meta["checksum"] = compute_checksum(from_dict(cell))
+        nb["metadata"][META_KEY] = {"language": LANG, "translated_from": f"exercises/{assignment}/{path.name}"}
+        (target / path.name).write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
+    return target
+
+
+def notebook_language(nb: dict) -> str:
+    """``zh_CN`` for a notebook of the Chinese release (by its metadata, else by Chinese instruction text)."""
+    meta = (nb.get("metadata") or {}).get(META_KEY) or {}
+    if isinstance(meta, dict) and isinstance(meta.get("language"), str):
+        return LANG if meta["language"].lower().startswith("zh") else "en"
+    text = "".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                   for c in nb.get("cells", []) if isinstance(c, dict) and c.get("cell_type") == "markdown")
+    return LANG if len(_CJK.findall(text)) > 40 else "en"
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m autograder translate",
+                                     description="The Chinese release of the assignments (gettext catalogs).")
+    parser.add_argument("action", choices=["update", "release", "check"])
+    parser.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    args = parser.parse_args(argv)
+    names = args.assignments or assignments()
+    if args.action == "update":
+        for name in names:
+            print(f"updated {update(name).relative_to(REPO)}")
+        return 0
+    if args.action == "check":
+        found = [p for name in names for p in problems(name)]
+        for p in found:
+            print(p)
+        print(f"{len(found)} problem(s)" if found else "every exercise catalog complete and consistent")
+        return 1 if found else 0
+    status = 0
+    for name in names:
+        try:
+            print(f"released {name} (zh) -> {release_zh(name).relative_to(REPO)}")
+        except RuntimeError as err:
+            print(f"{name}: {err}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

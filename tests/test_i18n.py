@@ -1,0 +1,177 @@
+"""The Chinese edition: complete catalogs, the same numbers as the English edition, Chinese exercises that
+grade like the English ones, feedback in the submission's language."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bookbuild import translations
+from bookbuild.build import REPO, toc_pages
+from bookbuild.sphinx_ext import glossary_chinese, glossary_terms
+from tests.conftest import ASSIGNMENTS
+
+PAGES = toc_pages(REPO)
+
+
+# --- catalogs --------------------------------------------------------------------------------------------
+
+def test_every_page_has_a_catalog():
+    have = {str(p.relative_to(translations.CATALOGS).with_suffix("")) for p in translations.catalogs()}
+    assert set(PAGES) <= have, f"pages without a catalog: {sorted(set(PAGES) - have)}"
+
+
+@pytest.mark.parametrize("catalog", translations.catalogs(), ids=lambda p: str(p.relative_to(translations.CATALOGS)))
+def test_book_catalog_complete_and_consistent(catalog):
+    problems = translations.check_catalog(catalog)
+    assert not problems, "\n".join(map(str, problems[:20]))
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_exercise_catalog_complete_and_consistent(assignment):
+    from autograder.translate import problems
+
+    found = problems(assignment)
+    assert not found, "\n".join(found[:20])
+
+
+def test_markup_check_catches_a_changed_number_a_lost_link_and_changed_math():
+    english = "The weight is {glue:text}`w:.2f` for {term}`keys <key>`, with $\\sqrt{d_k}$ and `np.exp`."
+    good = "权重为 {glue:text}`w:.2f`，对应 {term}`键 <key>`，并有 $\\sqrt{d_k}$ 和 `np.exp`。"
+    assert translations.markup(english) == translations.markup(good)
+    for bad in (good.replace("w:.2f", "w:.3f"),            # another format: another number
+                good.replace("{term}`键 <key>`", "键"),     # a glossary link dropped
+                good.replace("{term}`键 <key>`", "{term}`键 <value>`"),
+                good.replace("\\sqrt{d_k}", "d_k"),
+                good.replace("`np.exp`", "np.exp"),
+                good.replace("权重为 {glue:text}`w:.2f`", "权重为 0.37")):
+        assert translations.markup(english) != translations.markup(bad), bad
+
+
+def test_checker_reports_untranslated_and_fuzzy(tmp_path):
+    po = tmp_path / "page.po"
+    po.write_text('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  'msgid "Attention"\nmsgstr ""\n\n#, fuzzy\nmsgid "Query"\nmsgstr "查询"\n\n'
+                  'msgid "Key"\nmsgstr "键"\n', encoding="utf-8")
+    what = sorted(p.what.split(" ")[0] for p in translations.check_catalog(po))
+    assert what == ["fuzzy", "untranslated"]
+
+
+# --- glossary ------------------------------------------------------------------------------------------
+
+def test_glossary_has_the_terms_chinese_readers_look_for():
+    terms = glossary_terms(REPO)
+    chinese = " ".join(glossary_chinese(REPO).values())
+    assert len(terms) >= 80, len(terms)
+    for word in ["聚焦式注意力", "显著性注意力", "分心模型", "硬性注意力", "软性注意力", "全局注意力", "局部注意力",
+                 "循环神经网络", "长距离依赖", "梯度消失", "交叉熵", "束搜索", "教师强制", "注意力机制", "软寻址",
+                 "语义编码", "对齐", "自注意力", "多头注意力", "位置编码", "掩码"]:
+        assert word in chinese, f"{word} is not the Chinese name of any glossary term"
+    text = (REPO / "book" / "glossary.md").read_text(encoding="utf-8")
+    assert "递归神经网络" in text, "the RNN entry should say why not 递归神经网络"
+
+
+# --- the built editions ------------------------------------------------------------------------------
+
+_PASTED = re.compile(r'<span class="pasted-text">(.*?)</span>', re.S)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+@pytest.mark.parametrize("page", PAGES)
+def test_both_editions_show_the_same_glued_numbers(built_book, page):
+    """Every number glued into the text of the English page is glued into the Chinese page too (the same
+    values, as often), and the Chinese page is really translated."""
+    english = (built_book / f"{page}.html").read_text(encoding="utf-8")
+    chinese = (built_book / "zh" / f"{page}.html").read_text(encoding="utf-8")
+    en, zh = Counter(_PASTED.findall(english)), Counter(_PASTED.findall(chinese))
+    assert en == zh, f"only in English: {dict(en - zh)}; only in Chinese: {dict(zh - en)}"
+    figures = lambda text: sorted(re.findall(r'<img [^>]*src="([^"]*_images/[^"]+)"', text))  # noqa: E731
+    assert [Path(f).name for f in figures(english)] == [Path(f).name for f in figures(chinese)], "figures differ"
+    body = re.sub(r"<[^>]+>", " ", chinese.split('<article', 1)[-1])
+    assert len(re.findall(r"[\u4e00-\u9fff]", body)) > 100, "the Chinese page has little Chinese text"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_chinese_search_index_is_segmented_by_jieba(built_book):
+    index = (built_book / "zh" / "searchindex.js").read_text(encoding="utf-8")
+    data = json.loads(index[index.index("(") + 1: index.rindex(")")])
+    for word in ["注意力", "自注意力", "位置编码", "查询"]:
+        assert word in data["terms"], f"{word} is not a search term of the Chinese edition"
+    assert "注意力机制的三个阶段" not in data["terms"], "whole phrases indexed: Chinese text was not segmented"
+
+
+# --- exercises in Chinese -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment, tmp_path):
+    from autograder.translate import META_KEY, ZH_EXERCISES, release_zh
+
+    fresh = release_zh(assignment, tmp_path)
+    committed = ZH_EXERCISES / assignment
+    for nb_path in sorted(fresh.glob("*.ipynb")):
+        mine = committed / nb_path.name
+        assert mine.exists(), f"exercises/zh/{assignment}/{nb_path.name} is missing"
+        assert mine.read_text(encoding="utf-8") == nb_path.read_text(encoding="utf-8"), (
+            f"exercises/zh/{assignment}/{nb_path.name} is out of date: `python -m autograder translate release`")
+        zh = json.loads(nb_path.read_text(encoding="utf-8"))
+        en = json.loads((REPO / "exercises" / assignment / nb_path.name).read_text(encoding="utf-8"))
+        assert zh["metadata"][META_KEY]["language"] == "zh_CN"
+        assert [c.get("id") for c in zh["cells"]] == [c.get("id") for c in en["cells"]]
+        for a, b in zip(en["cells"], zh["cells"]):
+            ga, gb = a["metadata"].get("nbgrader", {}), b["metadata"].get("nbgrader", {})
+            assert {k: v for k, v in ga.items() if k != "checksum"} == {k: v for k, v in gb.items() if k != "checksum"}
+            if a["cell_type"] == "code":
+                assert a == b, "a code cell differs between the two releases"
+            elif len("".join(a["source"])) > 40:
+                assert re.search(r"[\u4e00-\u9fff]", "".join(b["source"])), "an instruction cell is not translated"
+
+
+def test_feedback_language_follows_the_submission():
+    from autograder import feedback_zh
+    from autograder.translate import notebook_language
+
+    assert notebook_language({"metadata": {"attention_course": {"language": "zh_CN"}}, "cells": []}) == "zh_CN"
+    assert notebook_language({"metadata": {}, "cells": [{"cell_type": "markdown", "source": "Softmax " * 20}]}) == "en"
+    stripped = {"metadata": {}, "cells": [{"cell_type": "markdown", "source": "计算注意力权重并返回加权求和的结果。" * 5}]}
+    assert notebook_language(stripped) == "zh_CN"
+    reason = ("softmax: on the hidden case 'huge' (softmax(array(3,) float64)): "
+              "the result has shape (3, 1), expected shape (3,)")
+    said = feedback_zh.translate(reason)
+    assert said.startswith("softmax：在隐藏用例 “huge”") and "结果的形状是 (3, 1)，应为 (3,)" in said, said
+    assert feedback_zh.translate("something new") == "something new"
+
+
+@pytest.mark.xdist_group("hostile")
+def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_language(tmp_path):
+    """The same answers in the English and the Chinese notebook get the same (hand-derived) scores; each
+    student's feedback page is in the language of the notebook the student worked in."""
+    from autograder.grade import grade
+    from autograder.sandbox import Limits
+    from autograder.translate import ZH_EXERCISES
+    from tests.samples import build, modules
+
+    assignment = "03-qkv"
+    mod = modules()[assignment]
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    chosen = dict(list(mod.SAMPLES.items())[:3])
+    expected = {}
+    for name, sample in chosen.items():
+        for lang, release in (("en", None), ("zh", ZH_EXERCISES)):
+            (folder / f"{lang}-{name}.ipynb").write_text(json.dumps(build(assignment, sample, release)), encoding="utf-8")
+            expected[f"{lang}-{name}"] = float(sample.score)
+    limits = Limits(function_timeout=15, cell_timeout=8, notebook_timeout=300)
+    rows = grade(assignment, folder, tmp_path / "out", limits=limits, progress=False)
+    assert {r["student_id"]: float(r["score"]) for r in rows} == expected
+    for student in expected:
+        (page,) = (tmp_path / "out" / "feedback" / student / assignment).glob("*.html")
+        text = page.read_text(encoding="utf-8")
+        if student.startswith("zh-"):
+            assert "<html lang='zh-CN'>" in text and "失分原因" in text and "作业" in text, student
+        else:
+            assert "<html lang='en'>" in text and "why points were lost" in text and "失分原因" not in text
