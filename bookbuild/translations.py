@@ -29,7 +29,7 @@ CATALOGS = LOCALES / LANG / "LC_MESSAGES"
 POT = REPO / "_build" / "gettext"
 
 # Markup a translation must keep, as (name, pattern, what to compare).
-_ROLE = re.compile(r"\{([a-z:]+)\}`([^`]*)`")
+_ROLE = re.compile(r"(?<!`)\{([a-z:]+)\}`([^`]*)`")
 _MATH = re.compile(r"(?<![\\$])\$(?!\$)([^$]+?)(?<!\\)\$")
 _CODE = re.compile(r"(?<!`)`([^`{}]+)`(?!`)")
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
