@@ -29,19 +29,16 @@ CATALOGS = LOCALES / LANG / "LC_MESSAGES"
 POT = REPO / "_build" / "gettext"
 
 # Markup a translation must keep, as (name, pattern, what to compare).
-_ROLE = re.compile(r"(?<!`)\{([a-z:]+)\}`([^`]*)`")
 _MATH = re.compile(r"(?<![\\$])\$(?!\$)([^$]+?)(?<!\\)\$")
-_CODE = re.compile(r"(?<!`)`([^`{}]+)`(?!`)")
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 _ROLE_TARGET = re.compile(r"<([^<>]+)>\s*$")
-_KEEP_AS_IS = {"glue:text", "glue", "glue:md", "footcite", "cite", "numref", "eq", "ref", "doc", "download"}
 
 
-def _roles(text: str) -> Counter:
+def _roles(roles: list[tuple[str, str]]) -> Counter:
     """Roles with the part that must not change: the whole content of glue/cite/ref roles, the target of
     ``{term}`` (``{term}`shown <target>``` or ``{term}`target```)."""
     out = Counter()
-    for name, content in _ROLE.findall(text):
+    for name, content in roles:
         if name == "term":
             m = _ROLE_TARGET.search(content)
             out[(name, (m.group(1) if m else content).strip().lower())] += 1
@@ -52,14 +49,40 @@ def _roles(text: str) -> Counter:
     return out
 
 
+def _spans(text: str) -> tuple[list[tuple[str, str]], list[str], str]:
+    """Scan a message left to right: its roles ``(name, content)``, its inline code spans, and the rest."""
+    roles, code, rest, i = [], [], [], 0
+    role_start = re.compile(r"\{([a-z:]+)\}`")
+    while i < len(text):
+        m = role_start.match(text, i)
+        if m:
+            end = text.find("`", m.end())
+            if end != -1:
+                roles.append((m.group(1), text[m.end():end]))
+                rest.append(" ")
+                i = end + 1
+                continue
+        if text[i] == "`":
+            run = len(text[i:]) - len(text[i:].lstrip("`"))
+            end = text.find("`" * run, i + run)
+            if end != -1:
+                code.append(text[i + run:end].strip())
+                rest.append(" ")
+                i = end + run
+                continue
+        rest.append(text[i])
+        i += 1
+    return roles, code, "".join(rest)
+
+
 def markup(text: str) -> dict[str, Counter]:
     """The markup of one message that its translation must reproduce."""
-    without_roles = _ROLE.sub(" ", text)
+    roles, code, rest = _spans(text)
     return {
-        "roles": _roles(text),
-        "inline math": Counter(m.strip() for m in _MATH.findall(without_roles)),
-        "inline code": Counter(_CODE.findall(_MATH.sub(" ", without_roles))),
-        "link targets": Counter(_LINK.findall(without_roles)),
+        "roles": _roles(roles),
+        "inline math": Counter(m.strip() for m in _MATH.findall(rest)),
+        "inline code": Counter(code),
+        "link targets": Counter(_LINK.findall(rest)),
     }
 
 
