@@ -14,6 +14,8 @@ This module makes that work with executed notebooks and the book's conventions:
   myst-nb's ``{glue:text}`` role would look for the glued values in that fragment and find none. The role is
   given the page being translated instead (``_patch_glue``), so a translated sentence shows the number the
   English sentence shows.
+* **Figures' alt texts are messages**, also for diagrams (``graphviz_alt``) and for figures that are cell outputs
+  (the gettext build renders outputs as the HTML build does).
 * **Display math is not a message**: formulas are the same in both editions (inline math inside a sentence is
   part of the sentence and is kept verbatim by translators; the catalog check verifies it).
 * **Language links**: every page of each edition links to the same page of the other (``lang-switch``).
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.transforms import Transform
+from sphinx import addnodes
 from sphinx.application import Sphinx
 
 ZH = "zh_CN"
@@ -60,6 +63,33 @@ class _MathIsNotAMessage(Transform):
     def apply(self, **kwargs) -> None:
         for node in self.document.findall(lambda n: isinstance(n, (nodes.math_block, nodes.raw))):
             node["translatable"] = False
+
+
+class graphviz_alt(nodes.Element, addnodes.translatable):
+    """Makes the alt text of a ``{graphviz}`` diagram a message: Sphinx translates images' alt texts itself,
+    but a diagram is not an image node. Sits inside the diagram's node (the HTML writer never visits it)."""
+
+    def preserve_original_messages(self) -> None:
+        self["original_alt"] = self.parent.get("alt", "")
+
+    def extract_original_messages(self) -> list[str]:
+        return [self.get("original_alt") or self.parent.get("alt", "")]
+
+    def apply_translated_message(self, original_message: str, translated_message: str) -> None:
+        self.parent["alt"] = translated_message
+
+
+class _DiagramAltIsAMessage(Transform):
+    default_priority = 15  # before Locale (20) and before the gettext builder numbers the messages (880)
+
+    def apply(self, **kwargs) -> None:
+        from sphinx.ext.graphviz import graphviz
+
+        for node in list(self.document.findall(graphviz)):
+            if node.get("alt") and not any(isinstance(c, graphviz_alt) for c in node.children):
+                child = graphviz_alt()
+                child.source, child.line = node.source, node.line
+                node += child
 
 
 def _patch_glue() -> None:
@@ -155,6 +185,8 @@ def chinese_term_pattern(chinese: dict[str, str]) -> tuple[re.Pattern | None, di
 def setup(app: Sphinx) -> None:
     _patch_glue()
     app.add_transform(_MathIsNotAMessage)
+    app.add_transform(_DiagramAltIsAMessage)
+    app.add_node(graphviz_alt)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _css)
     app.connect("html-page-context", _language_link, priority=900)

@@ -23,6 +23,13 @@ def run(builder: str, outdir: Path, doctreedir: Path, overrides: dict | None = N
 
     conf = {"external_toc_path": str(REPO / "_toc.yml"), "latex_individualpages": False,
             "nb_execution_cache_path": str(CACHE)}
+    if builder == "gettext":
+        # myst-nb renders cell outputs for the builders it knows; for gettext it would render none, and the alt
+        # texts of the figures would not become messages. Use the HTML builder's choice of output types.
+        from myst_nb.core.render import base_render_priority
+
+        conf["nb_mime_priority_overrides"] = [("gettext", mime, priority)
+                                              for mime, priority in base_render_priority()["html"].items()]
     conf.update(overrides or {})
     result = build_sphinx(str(REPO), str(outdir), use_external_toc=True, noconfig=True,
                           path_config=str(REPO / "_config.yml"), confoverrides=conf, doctreedir=str(doctreedir),

@@ -148,7 +148,8 @@ def stale_catalogs() -> list[Problem]:
 
 
 def catalogs() -> list[Path]:
-    return sorted(CATALOGS.rglob("*.po"))
+    """The book's catalogs (the exercises' catalogs, ``exercises/*.po``, are checked by ``autograder.translate``)."""
+    return sorted((CATALOGS / "book").rglob("*.po"))
 
 
 def check(paths: list[Path] | None = None, against_templates: bool = True) -> list[Problem]:
