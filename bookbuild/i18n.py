@@ -18,6 +18,7 @@ This module makes that work with executed notebooks and the book's conventions:
   (the gettext build renders outputs as the HTML build does).
 * **Display math is not a message**: formulas are the same in both editions (inline math inside a sentence is
   part of the sentence and is kept verbatim by translators; the catalog check verifies it).
+* **Exercises in Chinese**: the Chinese pages link to the Chinese release of each assignment (``exercises/zh/``).
 * **Language links**: every page of each edition links to the same page of the other (``lang-switch``).
 * **Chinese text** gets a CJK font stack, and Chinese search segments words with ``jieba``.
 * **Glossary links in Chinese**: the first use of a term's Chinese name on a page links to the glossary, as the
@@ -90,6 +91,33 @@ class _DiagramAltIsAMessage(Transform):
                 child = graphviz_alt()
                 child.source, child.line = node.source, node.line
                 node += child
+
+
+class _ChineseExercises(Transform):
+    """In the Chinese edition, a link to an assignment's notebook (``exercises/<NN-slug>/<name>.ipynb``) gives the
+    Chinese release (``exercises/zh/<NN-slug>/<name>.ipynb``, same cells and tests) when it exists."""
+
+    default_priority = 25  # after Locale
+
+    def apply(self, **kwargs) -> None:
+        import posixpath
+
+        env = getattr(self.document.settings, "env", None)
+        if env is None or not is_zh(env.app):
+            return
+        for ref in self.document.findall(addnodes.download_reference):
+            target = ref.get("reftarget", "")
+            m = re.match(r"^((?:\.\./)*)exercises/(?!zh/)(.+\.ipynb)$", target)
+            if not m:
+                continue
+            where = posixpath.normpath(posixpath.join(posixpath.dirname(env.docname), target))
+            chinese = where.replace("exercises/", "exercises/zh/", 1)
+            if not (Path(env.srcdir) / chinese).exists():
+                continue
+            ref["reftarget"] = f"{m.group(1)}exercises/zh/{m.group(2)}"
+            for text in list(ref.findall(nodes.Text)):
+                if "exercises/" in text and "exercises/zh/" not in text:
+                    text.parent.replace(text, nodes.Text(str(text).replace("exercises/", "exercises/zh/", 1)))
 
 
 def _patch_glue() -> None:
@@ -186,6 +214,7 @@ def setup(app: Sphinx) -> None:
     _patch_glue()
     app.add_transform(_MathIsNotAMessage)
     app.add_transform(_DiagramAltIsAMessage)
+    app.add_transform(_ChineseExercises)
     app.add_node(graphviz_alt)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _css)

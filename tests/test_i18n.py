@@ -175,3 +175,17 @@ def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_lang
             assert "<html lang='zh-CN'>" in text and "失分原因" in text and "作业" in text, student
         else:
             assert "<html lang='en'>" in text and "why points were lost" in text and "失分原因" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_chinese_pages_give_the_chinese_exercise_notebook(built_book):
+    """The Chinese chapter's download link gives the Chinese release of its assignment; the English one the English."""
+    page = "book/03-three-stages/index.html"
+    for edition, language in ((built_book, "en"), (built_book / "zh", "zh_CN")):
+        text = (edition / page).read_text(encoding="utf-8")
+        hrefs = re.findall(r'href="([^"]*_downloads/[^"]*qkv\.ipynb)"', text)
+        assert hrefs, f"{edition / page}: no download link to qkv.ipynb"
+        nb = json.loads(((edition / page).parent / hrefs[0]).resolve().read_text(encoding="utf-8"))
+        got = nb["metadata"].get("attention_course", {}).get("language", "en")
+        assert got == language, f"{edition / page} links a notebook in {got}"
