@@ -19,6 +19,7 @@ HTML = REPO / "_build" / "html"
 
 
 MATHJAX = Path("node_modules") / "mathjax" / "es5" / "tex-chtml.js"
+TIMES: dict[str, float] = {}  # seconds of the last build of each edition ("en", "zh"), for benchmarks
 
 
 def toc_pages(root: Path = REPO) -> list[str]:
@@ -110,6 +111,7 @@ def build(root: Path = REPO, extra: list[str] | None = None) -> int:
     if status != 0:
         print(f"\nBook build FAILED after {took:.0f} s (a cell error or a Sphinx warning; see above)", file=sys.stderr)
         return status
+    TIMES["en"] = took
     print(f"\nEnglish edition built in {took:.0f} s")
     status = build_chinese(root, env)
     if status == 0:
@@ -125,25 +127,28 @@ def build_chinese(root: Path, env: dict) -> int:
     inconsistent translation, then builds with ``language = zh_CN``; notebooks come from the same execution
     cache as the English edition, so no cell runs again.
     """
-    from bookbuild import translations
-
     start = time.perf_counter()
-    if translations.gettext(env) != 0:
-        print("Book build FAILED: extracting the English messages (gettext) failed; see above", file=sys.stderr)
+    gettext = [sys.executable, "-m", "bookbuild.sphinx_run", "gettext", str(root / "_build" / "gettext"),
+               str(root / "_build" / ".doctrees-gettext")]
+    if subprocess.call(gettext, cwd=root, env=env, stdout=subprocess.DEVNULL) != 0:
+        print("Book build FAILED: extracting the English messages (gettext) failed; rerun "
+              "`python -m bookbuild.translations update` to see why", file=sys.stderr)
         return 1
-    problems = translations.check()
-    if problems:
-        for problem in problems[:30]:
-            print(f"  {problem}", file=sys.stderr)
-        more = f" (first 30 shown)" if len(problems) > 30 else ""
-        print(f"Book build FAILED: {len(problems)} problem(s) in the Chinese catalogs{more}. After changing English "
-              "text run `python -m bookbuild.translations update`, translate the new or fuzzy messages in "
+    check = subprocess.run([sys.executable, "-m", "bookbuild.translations", "check"], cwd=root, env=env,
+                           capture_output=True, text=True)
+    if check.returncode != 0:
+        lines = check.stdout.splitlines()
+        print("\n".join(f"  {line}" for line in lines[:30]), file=sys.stderr)
+        print(f"Book build FAILED: {lines[-1] if lines else 'problems'} in the Chinese catalogs"
+              f"{' (first 30 shown)' if len(lines) > 31 else ''}. After changing English text run "
+              "`python -m bookbuild.translations update`, translate the new or fuzzy messages in "
               "locales/zh_CN/LC_MESSAGES/ (CONTRIBUTING.md, section 7), then build again.", file=sys.stderr)
         return 1
     cmd = [sys.executable, "-m", "bookbuild.sphinx_run", "html", str(root / "_build" / "html" / "zh"),
            str(root / "_build" / ".doctrees-zh"), "language=zh_CN"]
     status = subprocess.call(cmd, cwd=root, env=env)
     took = time.perf_counter() - start
+    TIMES["zh"] = took
     if status == 0:
         print(f"\nChinese edition built in {took:.0f} s")
     else:
