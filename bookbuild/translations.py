@@ -42,7 +42,7 @@ def _roles(roles: list[tuple[str, str]]) -> Counter:
         if name == "term":
             m = _ROLE_TARGET.search(content)
             out[(name, (m.group(1) if m else content).strip().lower())] += 1
-        elif name in ("ref", "doc", "numref") and _ROLE_TARGET.search(content):
+        elif name in ("ref", "doc", "numref", "download") and _ROLE_TARGET.search(content):
             out[(name, _ROLE_TARGET.search(content).group(1))] += 1
         else:
             out[(name, content)] += 1
