@@ -44,7 +44,7 @@ def blocks(markdown: str) -> list[str]:
             fence = stripped[:3] if stripped.startswith("```") else "$$"
             if fence == "$$" and stripped.endswith("$$") and len(stripped) > 2:
                 fence = None  # a one-line $$ ... $$ block
-        elif fence is not None and stripped.startswith(fence):
+        elif fence is not None and (stripped.startswith(fence) or (fence == "$$" and stripped.endswith("$$"))):
             fence = None
         if stripped or fence is not None:
             current.append(line)
