@@ -44,7 +44,7 @@ def blocks(markdown: str) -> list[str]:
             fence = stripped[:3] if stripped.startswith("```") else "$$"
             if fence == "$$" and stripped.endswith("$$") and len(stripped) > 2:
                 fence = None  # a one-line $$ ... $$ block
-        elif fence is not None and stripped.startswith(fence):
+        elif fence is not None and (stripped.startswith(fence) or (fence == "$$" and stripped.endswith("$$"))):
             fence = None
         if stripped or fence is not None:
             current.append(line)
@@ -165,7 +165,8 @@ def release_zh(assignment: str, out_dir: Path = ZH_EXERCISES) -> Path:
             cell["source"] = text.splitlines(keepends=True)
             meta = cell.get("metadata", {}).get("nbgrader")
             if meta and "checksum" in meta:
-                meta["checksum"] = compute_checksum(from_dict(cell))
+                # nbgrader checksums the source as one string (as nbformat.read gives it), not as a list of lines
+                meta["checksum"] = compute_checksum(from_dict({**cell, "source": text}))
         nb["metadata"][META_KEY] = {"language": LANG, "translated_from": f"exercises/{assignment}/{path.name}"}
         (target / path.name).write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
