@@ -189,6 +189,21 @@ def _add_static(app: Sphinx, config) -> None:
         import jieba  # noqa: F401
 
         config.html_search_language = "zh"
+        config.html_search_options = {**(config.html_search_options or {}), "dict": str(search_dictionary(app))}
+
+
+def search_dictionary(app: Sphinx) -> Path:
+    """A jieba user dictionary of the glossary's Chinese terms, so that the Chinese search indexes 自注意力 and
+    位置编码 as words (jieba alone splits them into 自 + 注意力, 位置 + 编码, and a search for the term finds
+    nothing). ``cut_for_search`` still indexes the parts too."""
+    from bookbuild.sphinx_ext import glossary_chinese
+
+    words = sorted({name.strip() for zh in glossary_chinese(Path(app.srcdir)).values() for name in zh.split("/")
+                    if len(name.strip()) >= 2 and " " not in name.strip()})
+    path = Path(app.doctreedir).parent / "jieba-glossary.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{w} 100000 n\n" for w in words), encoding="utf-8")
+    return path
 
 
 def _css(app: Sphinx) -> None:
