@@ -20,7 +20,7 @@ th{background:#f3f3f3} .full{color:#1a7f37} .lost{color:#b3261e}
 .cell{margin:1rem 0} pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.6rem;overflow-x:auto;white-space:pre-wrap;margin:.2rem 0}
 pre.out{background:#fff;border-color:#eee} pre.err{background:#fff5f5;border-color:#f3caca}
 .tag{font-size:.8rem;color:#666} .result{padding:.4rem .6rem;border-radius:4px;margin:.2rem 0}
-.result.ok{background:#eaf6ec} .result.bad{background:#fdecea} .notes{background:#fff8e1;padding:.5rem 1rem;border-radius:4px}
+.result.ok{background:#eaf6ec} .result.bad{background:#fdecea} .notes{background:#fff8e1;padding:.5rem 1rem;border-radius:4px} .late{color:#b3261e}
 img{max-width:100%} .anchor-link{display:none}
 """
 
@@ -67,20 +67,51 @@ def mathjax_block(mathjax: str | None) -> str:
             f"<script defer src='{html.escape(mathjax)}'></script>")
 
 
-def render(assignment, result, mathjax: str | None = None) -> str:
+def _late(seconds: float) -> str:
+    days, rest = divmod(int(round(seconds)), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes or not parts else []
+    return " ".join(parts)
+
+
+def render(assignment, result, mathjax: str | None = None, standing=None) -> str:
+    """The page of one student. ``standing`` (``autograder.term.Standing``, from the gradebook) gives the final
+    scores: a grader's score replaces the automatic one, a grader's comment and a late penalty are shown."""
     e = html.escape
+    scores = standing.scores if standing is not None else result.scores
+    manual = standing.manual if standing is not None else {}
+    comments = standing.comments if standing is not None else {}
+    raw = float(sum(scores.get(c.grade_id, 0.0) for c in assignment.tests))
+    penalty = standing.penalty if standing is not None else 0.0
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(assignment.name)} feedback: "
              f"{e(result.student)}</title><style>{CSS}</style>"]
     parts.append(mathjax_block(mathjax))
     parts.append("</head><body>")
     parts.append(f"<h1>{e(assignment.name)}: feedback for {e(result.student)}</h1>")
-    parts.append(f"<p><strong>Score: {result.total:g} / {assignment.max_score:g}</strong></p>")
-    parts.append("<table><tr><th>question</th><th>points</th><th>score</th><th>why points were lost</th></tr>")
+    if penalty:
+        parts.append(f"<p>Points: {raw:g} / {assignment.max_score:g}</p>")
+        parts.append(f"<p class='late'>Submitted {_late(standing.seconds_late)} after the due date"
+                     f"{' (with your extension)' if standing.extended else ''}: late penalty "
+                     f"&minus;{penalty:g} points.</p>")
+        parts.append(f"<p><strong>Score: {max(0.0, raw - penalty):g} / {assignment.max_score:g}</strong></p>")
+    else:
+        parts.append(f"<p><strong>Score: {raw:g} / {assignment.max_score:g}</strong></p>")
+    with_comments = bool(comments)
+    parts.append("<table><tr><th>question</th><th>points</th><th>score</th><th>why points were lost</th>"
+                 + ("<th>comment from the grader</th>" if with_comments else "") + "</tr>")
     for cell in assignment.tests:
-        got = result.scores.get(cell.grade_id, 0.0)
+        gid = cell.grade_id
+        got = scores.get(gid, 0.0)
         cls = "full" if got >= cell.points else "lost"
-        parts.append(f"<tr><td>{e(cell.grade_id)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td>"
-                     f"<td>{e(result.reasons.get(cell.grade_id, ''))}</td></tr>")
+        why = e(result.reasons.get(gid, ""))
+        if gid in manual:
+            auto = standing.auto.get(gid, 0.0)
+            why = (f"{why}<br>" if why else "") + f"Score set by a grader (automatic score: {auto:g})."
+        parts.append(f"<tr><td>{e(gid)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td><td>{why}</td>"
+                     + (f"<td>{e(comments.get(gid, ''))}</td>" if with_comments else "") + "</tr>")
     parts.append("</table>")
     student_notes = [n for n in result.notes if not n.startswith("sandbox stderr")]
     if student_notes:
@@ -119,11 +150,15 @@ def render(assignment, result, mathjax: str | None = None) -> str:
             parts.append("<div class='result bad'>This cell did not run.</div>")
         if cell["role"] == "test":
             gid = cell["grade_id"]
-            got = result.scores.get(gid, 0.0)
+            got = scores.get(gid, 0.0)
             if gid in result.reasons:
                 parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {e(result.reasons[gid])}</div>")
             else:
                 parts.append(f"<div class='result ok'>{got:g} / {cell['points']:g}: passed</div>")
+            if gid in manual:
+                parts.append(f"<div class='result'>Score set by a grader: {got:g} / {cell['points']:g}</div>")
+            if comments.get(gid):
+                parts.append(f"<div class='notes'>Comment from the grader: {e(comments[gid])}</div>")
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts)
