@@ -119,7 +119,9 @@ def extend(argv: list[str]) -> int:
 
         sid = student_id(args.student)
         ensure_assignment(gb, spec)
-        gb.update_or_create_student(sid)
+        if sid not in {st.id for st in gb.students}:
+            print(f"note: {sid} is not in the gradebook yet (no roster entry, nothing graded); the extension "
+                  "applies when they are graded")
         if args.clear:
             term.set_extension(gb, spec.name, sid, None, None)
         else:

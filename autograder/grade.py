@@ -19,10 +19,13 @@ writes ``auto_score`` of every graded cell into nbgrader's gradebook. Nothing a 
 displays is read as a score, and the sandbox holds neither the reference, nor the expected
 values, nor the gradebook.
 
-Written under ``--out``: ``gradebook.db`` (unless ``--db``), ``grades.csv`` (``nbgrader export``
-format), ``feedback/<student>/<assignment>/<notebook>.html``, ``summary.md`` and
-``histogram.png``, ``logs/<student>.log``, and ``work/`` (the run's secret seed and cached
-results; re-running resumes from it). Exit status 0 if every submission was graded normally,
+The gradebook is the term's, one for every assignment: ``OUT_ROOT/gradebook.db`` (default
+``grading/gradebook.db``; ``--db`` for any SQLAlchemy URL), with ``OUT_ROOT/grades.csv`` for the whole term.
+Written under ``--out`` (default ``OUT_ROOT/<assignment>``): ``grades.csv`` (``nbgrader export`` format),
+``feedback/<student>/<assignment>/<notebook>.html``, ``summary.md`` and ``histogram.png`` (every graded
+student of the assignment, with a grader's scores and late penalties from the gradebook: ``autograder/term.py``),
+``logs/<student>.log``, and ``work/`` (the run's secret seed and cached results; re-running resumes from it).
+``--student ID`` grades only some students. Exit status 0 if every submission was graded normally,
 1 if at least one needs a human look (listed in summary.md), 2 on a usage error.
 """
 from __future__ import annotations
@@ -214,6 +217,10 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     gb = term.open_gradebook(term.db_url(out.parent, db))
     ensure_assignment(gb, spec)
     gone = term.excluded(gb, spec.name)
+    if students and set(wanted) & set(gone):
+        gb.close()
+        raise SystemExit(f"{', '.join(sorted(set(wanted) & set(gone)))}: excluded from {spec.name} "
+                         f"(python -m autograder exclude {spec.name} ID --undo to grade them)")
     subs = [s for s in subs if s.student not in gone]
     factors = term.time_factors(gb, spec.name)
     own_limits = {s.student: student_limits(limits, factors.get(s.student)) for s in subs}

@@ -254,6 +254,8 @@ def test_roster_and_exclusion(course):
     assert "1 submission(s)" in summary and "- wrong-cosine: withdrew" in summary
     rows = regrade(course, force=True)
     assert [r["student_id"] for r in rows] == ["correct"] and rows.ran == 1
+    with pytest.raises(SystemExit, match="excluded from 03-qkv"):
+        regrade(course, students=["wrong-cosine"])
     assert cli(course, "exclude", A, "wrong-cosine", "--undo") == 0
     assert (A, "wrong-cosine") in csv_rows(course / "grading" / A / "grades.csv")
     bad = course / "bad.csv"
