@@ -51,7 +51,8 @@ def write_summary(out: Path, assignment: Assignment, results: list[StudentResult
 
     totals = [final(r) for r in results]
     lines = [f"# Grades for {assignment.name}", "", f"{len(results)} submission(s); maximum {assignment.max_score:g} points.",
-             f"Mean {np.mean(totals) if totals else 0:.2f}, median {np.median(totals) if totals else 0:.2f}. {seed_note}",
+             f"Mean {np.mean(totals) if totals else 0:.2f}, median {np.median(totals) if totals else 0:.2f} "
+             f"(final scores: a grader's scores count, late penalties are taken off). {seed_note}",
              "", "## Per question", "", "| question | points | mean | full marks |", "| --- | --- | --- | --- |"]
     for cell in assignment.tests:
         got = [final(r, cell.grade_id) for r in results]
