@@ -171,13 +171,17 @@ class Standing:
 
 
 def standing(gb, spec: Assignment, student: str) -> Standing:
-    from nbgrader.api import Comment, GradeCell, Notebook
+    from nbgrader.api import Comment, GradeCell, MissingEntry, Notebook
 
     submission = gb.find_submission(spec.name, student)
     notebook = gb.find_submission_notebook(spec.notebook, spec.name, student)
     auto, manual, scores = {}, {}, {}
     for cell in spec.tests:
-        grade = gb.find_grade(cell.grade_id, spec.notebook, spec.name, student)
+        try:
+            grade = gb.find_grade(cell.grade_id, spec.notebook, spec.name, student)
+        except MissingEntry:  # a question added after this student was graded: 0 until graded again
+            auto[cell.grade_id] = scores[cell.grade_id] = 0.0
+            continue
         auto[cell.grade_id] = float(grade.auto_score or 0.0)
         if grade.manual_score is not None:
             manual[cell.grade_id] = float(grade.manual_score)

@@ -192,11 +192,14 @@ def test_late_penalty_from_a_timestamps_file_or_mtime_and_our_duedate_command(co
         'c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
     assert cli(course, "duedate", A, "2026-11-20 13:00:00+01:00") == 0  # 12:00 UTC
     assert "due 2026-11-20 12:00:00 UTC" in capsys.readouterr().out
+    untimed = (course / "grading" / A / "summary.md").read_text().split("## No submission time")[1].split("##")[0]
+    assert "not checked for lateness" in untimed and "correct, wrong-cosine" in untimed
     stamps = course / "stamps.csv"
     stamps.write_text("student_id,timestamp\nwrong-cosine,2026-11-20T12:00:01Z\ncorrect,2026-11-20 12:00:00\n")
     regrade(course, timestamps=stamps)
     got = csv_rows(course / "grading" / A / "grades.csv")
     assert (float(got[(A, "wrong-cosine")]["score"]), float(got[(A, "correct")]["score"])) == (0.0, 12.0)
+    assert "## No submission time" not in (course / "grading" / A / "summary.md").read_text()
     # 'mtime': the file's modification time, for a submission whose layout gives no time.
     later = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc).timestamp()
     os.utime(course / "subs" / "correct.ipynb", (later, later))

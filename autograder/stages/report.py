@@ -63,6 +63,13 @@ def write_summary(out: Path, assignment: Assignment, results: list[StudentResult
     lines += [f"- {r.student}: " + "; ".join(r.notes[:5]) + f" (logs/{r.student}.log)" for r in review] or ["Nothing."]
     lines += ["", "## Not graded", ""]
     lines += [f"- `{s.name}`: {s.reason}" for s in skipped] or ["Every entry of the submissions folder was graded."]
+    if any(st.duedate for st in standings.values()):
+        untimed = sorted(s for s, st in standings.items() if st.timestamp is None)
+        if untimed:
+            lines += ["", "## No submission time", "",
+                      "The assignment has a due date, but these submissions have no time, so they were not checked "
+                      "for lateness (`grade --timestamps FILE.csv` or `--timestamps mtime` gives them one): "
+                      + ", ".join(untimed)]
     if excluded:
         lines += ["", "## Excluded", ""]
         lines += [f"- {s}{': ' + why if why else ''}" for s, why in sorted(excluded.items())]
