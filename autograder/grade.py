@@ -81,7 +81,7 @@ def run_seed(work: Path, seed: int | None) -> int:
 
 #: Files of the package that only read results (reports, gradebook, commands, nbgrader's configuration): a change to
 #: them rewrites the reports from the cached results instead of grading everyone again.
-NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "feedback.py", "release.py", "__main__.py",
+NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "commands.py", "feedback.py", "release.py", "__main__.py",
                  "stages/report.py", "stages/record.py"}
 
 
