@@ -223,6 +223,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
                          f"(python -m autograder exclude {spec.name} ID --undo to grade them)")
     subs = [s for s in subs if s.student not in gone]
     factors = term.time_factors(gb, spec.name)
+    gb.db.commit()  # no transaction stays open while the notebooks run (a shared database server)
     own_limits = {s.student: student_limits(limits, factors.get(s.student)) for s in subs}
     penalties = term.late_penalties(out.parent / "nbgrader_config.py")  # the course's configuration wins
     results: dict[str, StudentResult] = {}
