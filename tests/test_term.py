@@ -185,6 +185,11 @@ def test_late_penalty_from_the_exchange_timestamp_nbgrader_due_date_and_plugin(c
     # The extension also holds when the class is graded again.
     regrade(course, subs=exchange, force=False)
     assert float(csv_rows(course / "grading" / A / "grades.csv")[(A, "wrong-cosine")]["score"]) == 9.0
+    # grades.csv says what `nbgrader export` says of the same gradebook.
+    from nbgrader.plugins.export import CsvExportPlugin
+    with Gradebook(db) as gb:
+        CsvExportPlugin(to=str(course / "nbgrader-export.csv")).export(gb)
+    assert csv_rows(course / "nbgrader-export.csv") == csv_rows(course / "grading" / "grades.csv")
 
 
 def test_late_penalty_from_a_timestamps_file_or_mtime_and_our_duedate_command(course, capsys):
