@@ -11,7 +11,7 @@ JOBS    ?= 2
 export PYTHONPATH := $(CURDIR):$(CURDIR)/lib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book serve test release grade bench clean help
+.PHONY: book serve test release grade score extend exclude duedate roster bench clean help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -57,9 +57,36 @@ test: $(STAMP) $(ASSETS) $(CHROMIUM) $(DOT)
 release: $(STAMP)
 	$(PY) -m autograder release
 
-# make grade ASSIGNMENT=03-qkv SUBMISSIONS=path/to/submitted
+# The instructor's term (docs/grading.md, "A term"); ARGS passes any other option of the command, e.g.
+#   make grade ASSIGNMENT=03-qkv SUBMISSIONS=path/to/submitted ARGS="--student alice --student bob"
+#   make score ASSIGNMENT=03-qkv STUDENT=alice QUESTION=cosine-tests POINTS=1.5 COMMENT="keys not normalised"
+#   make extend ASSIGNMENT=03-qkv STUDENT=alice ARGS="--days 2"     (or ARGS="--time-factor 2")
+#   make exclude ASSIGNMENT=03-qkv STUDENT=carol ARGS="--reason withdrew"
+#   make duedate ASSIGNMENT=03-qkv WHEN="2026-12-01 23:59 Europe/Paris"
+#   make roster ROSTER=students.csv
+define need
+$(if $($(1)),,$(error give $(1)=..., e.g. $(2)))
+endef
 grade: $(STAMP)
-	$(PY) -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS)
+	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,SUBMISSIONS,SUBMISSIONS=path/to/submitted)
+	$(PY) -m autograder grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(ARGS)
+
+score: $(STAMP)
+	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,STUDENT,STUDENT=alice)$(call need,QUESTION,QUESTION=cosine-tests)
+	$(PY) -m autograder score "$(ASSIGNMENT)" "$(STUDENT)" "$(QUESTION)" $(POINTS) \
+		$(if $(COMMENT),--comment "$(COMMENT)") $(ARGS)
+
+extend exclude: $(STAMP)
+	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,STUDENT,STUDENT=alice)
+	$(PY) -m autograder $@ "$(ASSIGNMENT)" "$(STUDENT)" $(ARGS)
+
+duedate: $(STAMP)
+	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,WHEN,WHEN="2026-12-01 23:59 Europe/Paris")
+	$(PY) -m autograder duedate "$(ASSIGNMENT)" "$(WHEN)" $(ARGS)
+
+roster: $(STAMP)
+	$(call need,ROSTER,ROSTER=students.csv)
+	$(PY) -m autograder roster "$(ROSTER)" $(ARGS)
 
 bench: $(STAMP) $(ASSETS) $(DOT)
 	$(PY) benchmarks/book_build.py

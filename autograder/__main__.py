@@ -1,15 +1,25 @@
-"""Instructor commands: ``python -m autograder release|grade ...`` (``--help`` on each)."""
+"""Instructor commands: ``python -m autograder COMMAND ...`` (``--help`` on each)."""
 import sys
+
+USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder COMMAND --help for each)
+
+  release [ASSIGNMENT ...]                       regenerate the student release (exercises/)
+  grade ASSIGNMENT SUBMISSIONS [--student ID]    grade a class, or only some students
+  score ASSIGNMENT STUDENT QUESTION [POINTS] [--comment TEXT]
+                                                 a grader's score and/or comment on one question
+  extend ASSIGNMENT STUDENT [--days N] [--time-factor F]
+                                                 a later due date and/or longer time limits for one student
+  exclude ASSIGNMENT STUDENT [--reason TEXT]     leave a student out of an assignment
+  duedate ASSIGNMENT WHEN                        the assignment's due date (late penalties)
+  roster FILE.csv                                import the class list (id, first_name, last_name, email)
+  translate update|release|check [ASSIGNMENT ...]
+                                                 the Chinese release (exercises/zh/) from gettext catalogs
+"""
 
 
 def main() -> int:
-    usage = (
-        "usage: python -m autograder release [ASSIGNMENT ...]\n"
-        "       python -m autograder grade ASSIGNMENT SUBMISSIONS [--out DIR] (see --help)\n"
-        "       python -m autograder translate update|release|check [ASSIGNMENT ...]  (Chinese release)\n"
-    )
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
-        print(usage)
+        print(USAGE)
         return 0
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "release":
@@ -21,7 +31,10 @@ def main() -> int:
     if command == "grade":
         from autograder.grade import main as grade_main
         return grade_main(rest)
-    print(usage, file=sys.stderr)
+    from autograder.commands import COMMANDS, run
+    if command in COMMANDS:
+        return run(command, rest)
+    print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 
 

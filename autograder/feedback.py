@@ -20,7 +20,7 @@ th{background:#f3f3f3} .full{color:#1a7f37} .lost{color:#b3261e}
 .cell{margin:1rem 0} pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.6rem;overflow-x:auto;white-space:pre-wrap;margin:.2rem 0}
 pre.out{background:#fff;border-color:#eee} pre.err{background:#fff5f5;border-color:#f3caca}
 .tag{font-size:.8rem;color:#666} .result{padding:.4rem .6rem;border-radius:4px;margin:.2rem 0}
-.result.ok{background:#eaf6ec} .result.bad{background:#fdecea} .notes{background:#fff8e1;padding:.5rem 1rem;border-radius:4px}
+.result.ok{background:#eaf6ec} .result.bad{background:#fdecea} .notes{background:#fff8e1;padding:.5rem 1rem;border-radius:4px} .late{color:#b3261e}
 img{max-width:100%} .anchor-link{display:none}
 """
 
@@ -69,16 +69,33 @@ def mathjax_block(mathjax: str | None) -> str:
 
 _EN = {
     "title": "{assignment} feedback: {student}", "heading": "{assignment}: feedback for {student}",
-    "score": "Score: {total} / {max}", "question": "question", "points": "points", "score_col": "score",
-    "why": "why points were lost", "notes": "Notes from the grader:",
+    "score": "Score: {total} / {max}", "points_line": "Points: {raw} / {max}",
+    "late": "Submitted {late} after the due date{ext}: late penalty &minus;{penalty} points.",
+    "with_extension": " (with your extension)", "question": "question", "points": "points", "score_col": "score",
+    "why": "why points were lost", "comment_col": "comment from the grader",
+    "set_by_grader": "Score set by a grader (automatic score: {auto}).",
+    "set_by_grader_cell": "Score set by a grader: {got} / {points}", "comment": "Comment from the grader: ",
+    "notes": "Notes from the grader:",
     "not_run": "Your notebook could not be run, so there is nothing more to show.", "answer": "your answer",
     "extra": "your cell", "test": "test", "locked": "given code", "did_not_run": "This cell did not run.",
-    "passed": "passed",
+    "passed": "passed", "day": "{n} day", "days": "{n} days", "hours": "{n} h", "minutes": "{n} min",
 }
 
 
-def render(assignment, result, mathjax: str | None = None) -> str:
-    """The feedback page, in the language of the release the student worked in (``result.language``)."""
+def _late(seconds: float, T: dict = _EN) -> str:
+    days, rest = divmod(int(round(seconds)), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [T["day" if days == 1 else "days"].format(n=days)] if days else []
+    parts += [T["hours"].format(n=hours)] if hours else []
+    parts += [T["minutes"].format(n=minutes)] if minutes or not parts else []
+    return " ".join(parts)
+
+
+def render(assignment, result, mathjax: str | None = None, standing=None) -> str:
+    """The page of one student, in the language of the release the student worked in (``result.language``).
+    ``standing`` (``autograder.term.Standing``, from the gradebook) gives the final scores: a grader's score
+    replaces the automatic one, a grader's comment and a late penalty are shown."""
     e = html.escape
     zh = str(getattr(result, "language", "en") or "en").startswith("zh")
     if zh:
@@ -91,20 +108,39 @@ def render(assignment, result, mathjax: str | None = None) -> str:
 
         def say(text: str) -> str:
             return text
+    scores = standing.scores if standing is not None else result.scores
+    manual = standing.manual if standing is not None else {}
+    comments = standing.comments if standing is not None else {}
+    raw = float(sum(scores.get(c.grade_id, 0.0) for c in assignment.tests))
+    penalty = standing.penalty if standing is not None else 0.0
     parts = [f"<!DOCTYPE html><html lang='{'zh-CN' if zh else 'en'}'><head><meta charset='utf-8'><title>"
              f"{e(T['title'].format(assignment=assignment.name, student=result.student))}</title><style>{CSS}</style>"]
     parts.append(mathjax_block(mathjax))
     parts.append("</head><body>")
     parts.append(f"<h1>{e(T['heading'].format(assignment=assignment.name, student=result.student))}</h1>")
-    parts.append(f"<p><strong>{e(T['score'].format(total=f'{result.total:g}', max=f'{assignment.max_score:g}'))}"
+    if penalty:
+        parts.append(f"<p>{e(T['points_line'].format(raw=f'{raw:g}', max=f'{assignment.max_score:g}'))}</p>")
+        parts.append("<p class='late'>" + T["late"].format(
+            late=e(_late(standing.seconds_late, T)), ext=T["with_extension"] if standing.extended else "",
+            penalty=f"{penalty:g}") + "</p>")
+        total = max(0.0, raw - penalty)
+    else:
+        total = raw
+    parts.append(f"<p><strong>{e(T['score'].format(total=f'{total:g}', max=f'{assignment.max_score:g}'))}"
                  "</strong></p>")
+    with_comments = bool(comments)
     parts.append(f"<table><tr><th>{T['question']}</th><th>{T['points']}</th><th>{T['score_col']}</th>"
-                 f"<th>{T['why']}</th></tr>")
+                 f"<th>{T['why']}</th>" + (f"<th>{T['comment_col']}</th>" if with_comments else "") + "</tr>")
     for cell in assignment.tests:
-        got = result.scores.get(cell.grade_id, 0.0)
+        gid = cell.grade_id
+        got = scores.get(gid, 0.0)
         cls = "full" if got >= cell.points else "lost"
-        parts.append(f"<tr><td>{e(cell.grade_id)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td>"
-                     f"<td>{e(say(result.reasons.get(cell.grade_id, '')))}</td></tr>")
+        why = e(say(result.reasons.get(gid, "")))
+        if gid in manual:
+            auto = standing.auto.get(gid, 0.0)
+            why = (f"{why}<br>" if why else "") + e(T["set_by_grader"].format(auto=f"{auto:g}"))
+        parts.append(f"<tr><td>{e(gid)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td><td>{why}</td>"
+                     + (f"<td>{e(comments.get(gid, ''))}</td>" if with_comments else "") + "</tr>")
     parts.append("</table>")
     student_notes = [n for n in result.notes if not n.startswith("sandbox stderr")]
     if student_notes:
@@ -143,11 +179,16 @@ def render(assignment, result, mathjax: str | None = None) -> str:
             parts.append(f"<div class='result bad'>{T['did_not_run']}</div>")
         if cell["role"] == "test":
             gid = cell["grade_id"]
-            got = result.scores.get(gid, 0.0)
+            got = scores.get(gid, 0.0)
             if gid in result.reasons:
                 parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {e(say(result.reasons[gid]))}</div>")
             else:
                 parts.append(f"<div class='result ok'>{got:g} / {cell['points']:g}: {T['passed']}</div>")
+            if gid in manual:
+                shown = T["set_by_grader_cell"].format(got=f"{got:g}", points=f"{cell['points']:g}")
+                parts.append(f"<div class='result'>{e(shown)}</div>")
+            if comments.get(gid):
+                parts.append(f"<div class='notes'>{e(T['comment'])}{e(comments[gid])}</div>")
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -25,6 +25,14 @@ LABELS = {
     "locked": "给定代码",
     "did_not_run": "这个单元没有运行。",
     "passed": "通过",
+    "points_line": "得分（扣分前）：{raw} / {max}",
+    "late": "提交时间晚于截止时间 {late}{ext}：迟交扣 {penalty} 分。",
+    "with_extension": "（已计入你的延期）",
+    "comment_col": "评分老师的评语",
+    "set_by_grader": "此分数由评分老师给定（自动评分：{auto}）。",
+    "set_by_grader_cell": "评分老师给定的分数：{got} / {points}",
+    "comment": "评分老师的评语：",
+    "day": "{n} 天", "days": "{n} 天", "hours": "{n} 小时", "minutes": "{n} 分钟",
 }
 
 # (English pattern, Chinese template); groups are carried over. Order matters: specific before general.

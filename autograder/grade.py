@@ -19,10 +19,13 @@ writes ``auto_score`` of every graded cell into nbgrader's gradebook. Nothing a 
 displays is read as a score, and the sandbox holds neither the reference, nor the expected
 values, nor the gradebook.
 
-Written under ``--out``: ``gradebook.db`` (unless ``--db``), ``grades.csv`` (``nbgrader export``
-format), ``feedback/<student>/<assignment>/<notebook>.html``, ``summary.md`` and
-``histogram.png``, ``logs/<student>.log``, and ``work/`` (the run's secret seed and cached
-results; re-running resumes from it). Exit status 0 if every submission was graded normally,
+The gradebook is the term's, one for every assignment: ``OUT_ROOT/gradebook.db`` (default
+``grading/gradebook.db``; ``--db`` for any SQLAlchemy URL), with ``OUT_ROOT/grades.csv`` for the whole term.
+Written under ``--out`` (default ``OUT_ROOT/<assignment>``): ``grades.csv`` (``nbgrader export`` format),
+``feedback/<student>/<assignment>/<notebook>.html``, ``summary.md`` and ``histogram.png`` (every graded
+student of the assignment, with a grader's scores and late penalties from the gradebook: ``autograder/term.py``),
+``logs/<student>.log``, and ``work/`` (the run's secret seed and cached results; re-running resumes from it).
+``--student ID`` grades only some students. Exit status 0 if every submission was graded normally,
 1 if at least one needs a human look (listed in summary.md), 2 on a usage error.
 """
 from __future__ import annotations
@@ -39,7 +42,8 @@ import sys
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder import sandbox
@@ -47,9 +51,8 @@ from autograder.release import REPO
 from autograder.stages.collect import Skipped, Submission, collect, student_id  # noqa: F401 - public names
 from autograder.stages.judge import StudentResult, failed_result, judge, judge_function  # noqa: F401
 from autograder.stages.prepare import Assignment, load_assignment, prepare_inputs
-from autograder.stages.record import (_fast_alembic_version, ensure_assignment, export_csv, load_cached, record,
-                                      save_cached)
-from autograder.stages.report import (console_lines, shared_mathjax, write_feedback, write_log, write_summary)
+from autograder.stages.record import ensure_assignment, load_cached, record, save_cached
+from autograder.stages.report import console_lines, shared_mathjax, write_feedback, write_log
 from autograder.stages.run import merge, parse_notebook, run_submission  # noqa: F401
 
 VERSION = "3"  # cached results are also invalidated by any change of the package's code (_code_digest)
@@ -76,11 +79,19 @@ def run_seed(work: Path, seed: int | None) -> int:
     return seed
 
 
+#: Files of the package that only read results (reports, gradebook, commands, nbgrader's configuration): a change to
+#: them rewrites the reports from the cached results instead of grading everyone again.
+NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "commands.py", "feedback.py", "release.py", "__main__.py",
+                 "stages/report.py", "stages/record.py"}
+
+
 def _code_digest() -> str:
     """A digest of the course package's code (grader, probe, specs, reference): a change re-grades everyone."""
     h = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).as_posix() in NOT_IN_DIGEST:
+            continue
         h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
@@ -93,13 +104,67 @@ def _cache_key(assignment: Assignment, sub: Submission, seed: int, limits: sandb
     return h.hexdigest()
 
 
+def student_limits(limits: sandbox.Limits, factor: float | None) -> sandbox.Limits:
+    """One student's limits: the class's, with every time limit multiplied by the student's ``time_factor``."""
+    if not factor or factor == 1:
+        return limits
+    return replace(limits, function_timeout=limits.function_timeout * factor, cell_timeout=limits.cell_timeout * factor,
+                   notebook_timeout=limits.notebook_timeout * factor, cpu_seconds=int(limits.cpu_seconds * factor))
+
+
+def read_timestamps(path: Path) -> dict[str, datetime]:
+    """``--timestamps FILE.csv``: columns ``student_id`` (or ``id``) and ``timestamp``; times without a zone are UTC."""
+    from autograder.stages.collect import parse_timestamp
+
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = {c.strip().lower(): c for c in (reader.fieldnames or [])}
+            sid, ts = columns.get("student_id") or columns.get("id"), columns.get("timestamp")
+            if not sid or not ts:
+                raise SystemExit(f"{path}: the timestamps file needs the columns student_id and timestamp")
+            found = {}
+            for n, row in enumerate(reader, start=2):
+                when = parse_timestamp((row.get(ts) or "").strip())
+                if when is None:
+                    raise SystemExit(f"{path}, line {n}: {row.get(ts)!r} is not a date and time")
+                found[student_id((row.get(sid) or "").strip())] = when
+            return found
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SystemExit(f"cannot read the timestamps file {path}: {exc}") from None
+
+
+def _mtime(sub: Submission) -> datetime | None:
+    """The modification time (UTC) of a submission's file, or of the newest notebook in its folder."""
+    path = Path(sub.origin)
+    try:
+        if path.is_symlink():
+            return None
+        if path.is_file():
+            stamp = path.stat().st_mtime
+        elif path.is_dir():
+            notebooks = [p for p in path.rglob("*.ipynb") if not p.is_symlink()]
+            if not notebooks:
+                return None
+            stamp = max(p.stat().st_mtime for p in notebooks)
+        else:
+            return None
+    except OSError:
+        return None
+    return datetime.fromtimestamp(stamp, timezone.utc).replace(tzinfo=None)
+
+
 def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None, *, db: str | None = None,
           jobs: int = 2, limits: sandbox.Limits | None = None, unsafe_no_sandbox: bool = False,
           force: bool = False, progress: bool = True, mathjax: str | None = None,
-          shard: tuple[int, int] | None = None) -> Rows:
-    """Grade every submission in ``submissions``; return the rows of the grades CSV (graded students only)."""
-    from nbgrader.api import Gradebook
+          shard: tuple[int, int] | None = None, students: list[str] | None = None,
+          timestamps: str | Path | None = None) -> Rows:
+    """Grade every submission in ``submissions`` (or only those of ``students``); return the rows of the grades
+    CSV of the students graded in this run. The gradebook is the term's (``OUT/../gradebook.db`` unless ``db``);
+    ``summary.md``, the histogram and ``grades.csv`` describe every graded student of the assignment."""
     from tqdm.auto import tqdm
+
+    from autograder import term
 
     limits = limits or sandbox.Limits()
     # nbgrader creates or migrates the gradebook by running `alembic` from PATH: this interpreter's.
@@ -128,13 +193,43 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     global _CODE_DIGEST
     _CODE_DIGEST = _code_digest()
     subs, skipped = collect(Path(submissions), assignment, spec.notebook)
+    if students:
+        wanted = [student_id(s) for s in students]
+        unknown = sorted(set(wanted) - {s.student for s in subs})
+        if unknown:
+            raise SystemExit(f"no submission of {', '.join(unknown)} in {submissions} (found: "
+                             f"{', '.join(sorted(s.student for s in subs)[:20]) or 'none'})")
+        subs = [s for s in subs if s.student in wanted]
     if shard:
         k, n = shard
         subs = [s for s in subs if zlib.crc32(s.student.encode()) % n == k - 1]
+    if timestamps == "mtime":
+        for sub in subs:
+            sub.timestamp = sub.timestamp or _mtime(sub)
+    elif timestamps:
+        given = read_timestamps(Path(timestamps))
+        for sub in subs:
+            sub.timestamp = given.get(sub.student, sub.timestamp)
+    legacy = out / "gradebook.db"
+    if db is None and legacy.exists():
+        print(f"warning: {legacy} is a gradebook of an earlier version (one per assignment); this run uses the term's "
+              f"gradebook {out.parent / 'gradebook.db'} (see docs/grading.md, 'A term')", file=sys.stderr)
+    gb = term.open_gradebook(term.db_url(out.parent, db))
+    ensure_assignment(gb, spec)
+    gone = term.excluded(gb, spec.name)
+    if students and set(wanted) & set(gone):
+        gb.close()
+        raise SystemExit(f"{', '.join(sorted(set(wanted) & set(gone)))}: excluded from {spec.name} "
+                         f"(python -m autograder exclude {spec.name} ID --undo to grade them)")
+    subs = [s for s in subs if s.student not in gone]
+    factors = term.time_factors(gb, spec.name)
+    gb.db.commit()  # no transaction stays open while the notebooks run (a shared database server)
+    own_limits = {s.student: student_limits(limits, factors.get(s.student)) for s in subs}
+    penalties = term.late_penalties(out.parent / "nbgrader_config.py")  # the course's configuration wins
     results: dict[str, StudentResult] = {}
     todo = []
     for sub in subs:
-        key = _cache_key(spec, sub, seed, limits, unsafe_no_sandbox)
+        key = _cache_key(spec, sub, seed, own_limits[sub.student], unsafe_no_sandbox)
         hit = None if force else load_cached(cache, sub.student, key)
         if hit is not None:
             results[sub.student] = hit
@@ -168,19 +263,17 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         # Stages 3 and 4: run sandboxed, judge.
         uid = slots.get()
         try:
-            return run_submission(spec, sub, functions, limits, lib, inputs, jobs_dir, uid, unsafe_no_sandbox, key)
+            return run_submission(spec, sub, functions, own_limits[sub.student], lib, inputs, jobs_dir, uid,
+                                  unsafe_no_sandbox, key)
         except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
             return failed_result(spec, sub, f"the grader failed on this submission ({type(exc).__name__}: {exc})", key)
         finally:
             slots.put(uid)
 
     # Stages 5 and 6: record, report.
-    db_url = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
-    _fast_alembic_version()
-    with Gradebook(db_url) as gb:
-        ensure_assignment(gb, spec)
+    with gb:
         for r in results.values():
-            _finish(gb, spec, r, by_student[r.student], out, mathjax)
+            _finish(gb, spec, r, by_student[r.student], out, mathjax, penalties)
         bar = tqdm(total=len(subs), initial=len(results), desc=f"grading {assignment}", unit="student",
                    disable=not progress)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -189,17 +282,18 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
                 r = fut.result()
                 results[r.student] = r
                 save_cached(cache, r)
-                _finish(gb, spec, r, by_student[r.student], out, mathjax)
+                _finish(gb, spec, r, by_student[r.student], out, mathjax, penalties)
                 bar.update(1)
         bar.close()
-        export_csv(gb, spec, out / "grades.csv")
+        # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
+        term.refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
+                     skipped=skipped, cached=cached)
     shutil.rmtree(run_dir, ignore_errors=True)
     ordered = [results[s.student] for s in subs]
-    write_summary(out, spec, ordered, f"Hidden-case seed kept in {work / 'seed'} (secret).", skipped, cached)
     with (out / "grades.csv").open(newline="") as fh:
         rows = Rows(csv.DictReader(fh))
-    students = {s.student for s in subs}
-    rows[:] = [r for r in rows if r["student_id"] in students]
+    graded = {s.student for s in subs}
+    rows[:] = [r for r in rows if r["student_id"] in graded]
     needs = {r.student for r in ordered if r.review}
     for row in rows:
         row["needs_review"] = row["student_id"] in needs
@@ -207,10 +301,15 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     return rows
 
 
-def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None) -> None:
+def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
+            penalties) -> None:
+    from autograder import term
+
     record(gb, spec, result, sub.timestamp)
-    write_feedback(out, spec, result, mathjax)
-    write_log(out / "logs" / f"{result.student}.log", result, sub)
+    term.settle(gb, spec, result.student, penalties)
+    standing = term.standing(gb, spec, result.student)
+    write_feedback(out, spec, result, mathjax, standing)
+    write_log(out / "logs" / f"{result.student}.log", result, sub, standing)
 
 
 def main(argv: list[str]) -> int:
@@ -218,8 +317,19 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignment", help="assignment id, e.g. 03-qkv (a folder of solutions/)")
     parser.add_argument("submissions", type=Path, help="folder of submissions")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default grading/<assignment>)")
-    parser.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default sqlite:///OUT/gradebook.db)")
+    parser.add_argument("--out-root", type=Path, default=None,
+                        help="the term's grading folder: OUT is OUT_ROOT/<assignment>, the gradebook OUT_ROOT/gradebook.db "
+                             "(default grading/)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="this assignment's output folder (default OUT_ROOT/<assignment>; the term's gradebook is in "
+                             "its parent folder)")
+    parser.add_argument("--db", default=None,
+                        help="gradebook SQLAlchemy URL (default: the term's, sqlite:///OUT_ROOT/gradebook.db)")
+    parser.add_argument("--student", action="append", default=None, metavar="ID",
+                        help="grade only this student (repeat for several); the summary still shows the whole class")
+    parser.add_argument("--timestamps", default=None, metavar="FILE.csv|mtime",
+                        help="submission times for late penalties: a CSV with columns student_id,timestamp, or 'mtime' "
+                             "(the file's modification time, for submissions whose layout gives none)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the hidden cases (default: secret, kept in OUT/work/seed)")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks graded in parallel (default 2)")
     parser.add_argument("--force", action="store_true", help="grade again even submissions whose results are cached")
@@ -245,7 +355,7 @@ def main(argv: list[str]) -> int:
                         help="grade only shard K of N (students split by a hash of their id), e.g. 1/3 on a first machine")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    out = args.out or REPO / "grading" / args.assignment
+    out = args.out or (args.out_root or REPO / "grading") / args.assignment
     limits = sandbox.Limits(function_timeout=args.function_timeout, cell_timeout=args.cell_timeout,
                             notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
                             total_memory_mb=args.total_memory_mb,
@@ -261,7 +371,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     rows = grade(args.assignment, args.submissions, out, args.seed, db=args.db, jobs=args.jobs, limits=limits,
                  unsafe_no_sandbox=args.unsafe_no_sandbox, force=args.force, progress=not args.quiet,
-                 mathjax=args.mathjax, shard=shard)
+                 mathjax=args.mathjax, shard=shard, students=args.student, timestamps=args.timestamps)
     took = time.perf_counter() - start
     for line in console_lines(rows, out, took, rows.ran, rows.cached):
         print(line)

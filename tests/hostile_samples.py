@@ -259,9 +259,9 @@ while True:
     except BaseException:
         pass
 """}), lost={"attention-tests": "ran out of time"}, review=True),
-    # A plain infinite loop at the top level of one cell is interrupted by the cell time limit.
+    # A plain infinite loop at the top level of one cell is interrupted by the cell time limit, and flagged.
     "cell-timeout": Hostile(notebook(edit=insert_before("attention-tests", "while True:\n    pass\n")),
-                           note="ran longer than its time limit"),
+                           note="(a cell you added) ran longer than its time limit", review=True),
     # A segmentation fault at the top level.
     "crash-segfault": Hostile(notebook({"attention-answer": ATTENTION + "\nimport ctypes\nctypes.string_at(0)\n"}),
                               lost={"attention-tests": "killed"}, review=True),
@@ -288,7 +288,7 @@ except OSError:
     # An infinite loop in one function only: the other functions keep their points.
     "loop-in-one-function": Hostile(notebook({"scores-answer": SCORES.replace(
         "def cosine_scores(Q, K):", "def cosine_scores(Q, K):\n    while True:\n        pass")}),
-        lost={"cosine-tests": "time limit"}),
+        lost={"cosine-tests": "time limit"}, review=True),
     # ... and only on a hidden case (d = 64): the function's own time limit stops it.
     "loop-in-hidden-case": Hostile(notebook(cosine("""
 def cosine_scores(Q, K):

@@ -10,10 +10,11 @@ import json
 import os
 import unicodedata
 import zipfile
+from datetime import datetime
 
 import pytest
 
-from autograder.stages.collect import collect, student_id
+from autograder.stages.collect import collect, parse_timestamp, student_id
 
 NB = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
@@ -81,7 +82,7 @@ def test_nbgrader_submitted_layout(tmp_path):
     (course / "stray.ipynb").write_bytes(NB)
     subs, skipped = ids(course)
     assert set(subs) == {"alice", "bob"}
-    assert subs["alice"].timestamp == "2026-11-20 10:00:00" and subs["alice"].data == NB
+    assert subs["alice"].timestamp == datetime(2026, 11, 20, 10, 0) and subs["alice"].data == NB
     assert subs["bob"].data is None and "symbolic link" in subs["bob"].problem and subs["bob"].review
     assert "bob/qkv.ipynb" in skipped and "outside submitted/" in skipped["stray.ipynb"] and "source" not in skipped
 
@@ -168,3 +169,10 @@ def _typeset_offline(page) -> int:
             return tab.locator("mjx-container").count()
         finally:
             browser.close()
+
+
+def test_timestamps_are_read_as_nbgrader_reads_them():
+    # What nbgrader's exchange writes in timestamp.txt, ISO 8601 with an offset, and garbage.
+    assert parse_timestamp("2026-11-20 10:00:00.250000 UTC") == datetime(2026, 11, 20, 10, 0, 0, 250000)
+    assert parse_timestamp("2026-11-20T12:00:00+02:00") == datetime(2026, 11, 20, 10, 0)
+    assert parse_timestamp("not a date") is None and parse_timestamp("") is None

@@ -68,7 +68,7 @@ def test_nothing_to_steal_and_nothing_to_break(batch):
     assert "WROTE=[]" in wrote
     # The gradebook holds exactly the scores the grader decided.
     from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{root / 'out' / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for name, case in cases.items():
             if not case.cgroups or sandbox.cgroups_available():
                 assert gb.find_submission(hs.ASSIGNMENT, name).score == case.score
@@ -145,7 +145,7 @@ def test_rerun_is_idempotent_and_keeps_manual_grades(batch):
     from nbgrader.api import Gradebook
 
     root, cases, rows, results = batch
-    db = f"sqlite:///{root / 'out' / 'gradebook.db'}"
+    db = f"sqlite:///{root / 'gradebook.db'}"
     with Gradebook(db) as gb:
         grade_row = gb.find_grade("cosine-tests", "qkv", hs.ASSIGNMENT, "allclose-patched")
         grade_row.manual_score = 1.5

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,9 @@ class Submission:
     problem: str | None = None
     notes: list[str] = field(default_factory=list)
     review: bool = False
-    timestamp: str | None = None
+    #: When the student submitted (naive UTC, as nbgrader's gradebook keeps it), or None if the layout does not
+    #: say: nbgrader's ``timestamp.txt``, an LMS export's date, or ``grade --timestamps``. Late penalties use it.
+    timestamp: datetime | None = None
 
 
 @dataclass
@@ -46,6 +49,22 @@ class Skipped:
 
     name: str
     reason: str
+
+
+def parse_timestamp(text: str | datetime | None) -> datetime | None:
+    """A submission time as nbgrader keeps it (naive UTC; nbgrader's ``parse_utc``), or None if unreadable.
+
+    Reads what nbgrader's exchange writes in ``timestamp.txt`` (``2026-11-20 10:00:00.123456 UTC``), ISO 8601 with
+    or without an offset, and datetimes. A time without a zone is taken as UTC, as nbgrader does.
+    """
+    if text is None or text == "":
+        return None
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(text)
+    except (ValueError, OverflowError, TypeError):
+        return None
 
 
 def student_id(name: str) -> str:
@@ -101,7 +120,10 @@ def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Ski
     chosen, others = _pick([p.name for p in folder.glob("*.ipynb") if not p.is_symlink()], notebook)
     stamp = folder / "timestamp.txt"
     if stamp.is_file() and not stamp.is_symlink():
-        sub.timestamp = stamp.read_text(errors="replace")[:64].strip() or None
+        text = stamp.read_text(errors="replace")[:64].strip()
+        sub.timestamp = parse_timestamp(text)
+        if text and sub.timestamp is None:
+            sub.notes.append(f"timestamp.txt holds no date nbgrader can read ({text[:40]!r}); treated as on time")
     if chosen is None:
         sub.problem = f"no notebook was found in the submission ({label}/)"
         if links:

@@ -158,7 +158,12 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
             if cell["role"] == "test" and str(info.get("error") or "").startswith(("ProcessLimit", "Crash", "Exit")):
                 notes.append(f"test {cell['grade_id']}: {info.get('error')}")
             if str(info.get("error") or "").startswith("CellTimeout"):
-                notes.append(f"cell {index + 1} ran longer than its time limit ({limits.cell_timeout:g} s) and was interrupted")
+                # A hanging cell costs its time limit and maybe points a human should check: flagged.
+                what = {"answer": "your answer", "extra": "a cell you added", "test": "test",
+                        "locked": "given code"}[cell["role"]]
+                notes.append(f"cell {index + 1} ({what}{' ' + cell['grade_id'] if cell.get('grade_id') else ''}) ran "
+                             f"longer than its time limit ({limits.cell_timeout:g} s) and was interrupted")
+                review = True
             for stream in ("stdout", "stderr"):
                 total = info.get(f"{stream}_total", 0)
                 if isinstance(total, int) and total > limits.output_limit:

@@ -39,7 +39,7 @@ def ensure_assignment(gb, assignment: Assignment) -> None:
             gb.update_or_create_solution_cell(cell.grade_id, assignment.notebook, assignment.name)
 
 
-def record(gb, assignment: Assignment, result: StudentResult, timestamp: str | None) -> None:
+def record(gb, assignment: Assignment, result: StudentResult, timestamp=None) -> None:
     """Write ``auto_score`` of every graded cell; a manual score, if a grader set one, stays and wins."""
     gb.update_or_create_student(result.student)
     kwargs = {"timestamp": timestamp} if timestamp else {}

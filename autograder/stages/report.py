@@ -14,41 +14,77 @@ from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment
 
 
-def write_log(path: Path, result: StudentResult, sub: Submission) -> None:
-    lines = [f"student: {result.student}", f"submission: {sub.origin}", f"score: {result.total:g}",
-             f"needs review: {'yes' if result.review else 'no'}", f"seconds: {result.seconds:.1f}", ""]
+def write_log(path: Path, result: StudentResult, sub: Submission, standing=None) -> None:
+    lines = [f"student: {result.student}", f"submission: {sub.origin}", f"automatic score: {result.total:g}"]
+    if standing is not None:
+        lines += [f"set by a grader: {g} {v:g}" + (f" ({standing.comments[g]})" if g in standing.comments else "")
+                  for g, v in standing.manual.items()]
+        if standing.timestamp:
+            lines.append(f"submitted: {standing.timestamp} UTC" + (f", {standing.seconds_late:.0f} s after the due date "
+                                                                  f"{standing.duedate} UTC" if standing.seconds_late else ""))
+        if standing.penalty:
+            lines.append(f"late penalty: {standing.penalty:g}")
+        lines.append(f"score: {standing.total:g}")
+    lines += [f"needs review: {'yes' if result.review else 'no'}", f"seconds: {result.seconds:.1f}", ""]
     lines += ["unusual:"] + [f"  - {n}" for n in result.notes] if result.notes else ["unusual: nothing"]
     lines += ["", "lost points:"] + [f"  - {g}: {r}" for g, r in result.reasons.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
 def write_summary(out: Path, assignment: Assignment, results: list[StudentResult], seed_note: str,
-                  skipped: list[Skipped], cached: int = 0) -> None:
+                  skipped: list[Skipped], cached: int = 0, *, standings: dict | None = None,
+                  excluded: dict | None = None) -> None:
+    """``summary.md`` and ``histogram.png`` of the whole class. With ``standings`` (``autograder.term.Standing``
+    by student, read from the gradebook) every score is the final one: manual scores, late penalties."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    totals = [r.total for r in results]
+    standings = standings or {}
+
+    def final(r, gid=None):
+        st = standings.get(r.student)
+        if gid is None:
+            return st.total if st else r.total
+        return st.scores.get(gid, 0.0) if st else r.scores.get(gid, 0.0)
+
+    totals = [final(r) for r in results]
     lines = [f"# Grades for {assignment.name}", "", f"{len(results)} submission(s); maximum {assignment.max_score:g} points.",
-             f"Mean {np.mean(totals) if totals else 0:.2f}, median {np.median(totals) if totals else 0:.2f}. {seed_note}",
+             f"Mean {np.mean(totals) if totals else 0:.2f}, median {np.median(totals) if totals else 0:.2f} "
+             f"(final scores: a grader's scores count, late penalties are taken off). {seed_note}",
              "", "## Per question", "", "| question | points | mean | full marks |", "| --- | --- | --- | --- |"]
     for cell in assignment.tests:
-        got = [r.scores.get(cell.grade_id, 0.0) for r in results]
+        got = [final(r, cell.grade_id) for r in results]
         full = sum(1 for g in got if g >= cell.points)
         lines.append(f"| {cell.grade_id} | {cell.points:g} | {np.mean(got) if got else 0:.2f} | {full}/{len(got)} |")
     review = [r for r in results if r.review]
     lines += ["", "## Needs a human look", ""]
-    lines += [f"- {r.student}: " + "; ".join(r.notes[:3]) + f" (logs/{r.student}.log)" for r in review] or ["Nothing."]
+    lines += [f"- {r.student}: " + "; ".join(r.notes[:5]) + f" (logs/{r.student}.log)" for r in review] or ["Nothing."]
     lines += ["", "## Not graded", ""]
     lines += [f"- `{s.name}`: {s.reason}" for s in skipped] or ["Every entry of the submissions folder was graded."]
+    if any(st.duedate for st in standings.values()):
+        untimed = sorted(s for s, st in standings.items() if st.timestamp is None)
+        if untimed:
+            lines += ["", "## No submission time", "",
+                      "The assignment has a due date, but these submissions have no time, so they were not checked "
+                      "for lateness (`grade --timestamps FILE.csv` or `--timestamps mtime` gives them one): "
+                      + ", ".join(untimed)]
+    if excluded:
+        lines += ["", "## Excluded", ""]
+        lines += [f"- {s}{': ' + why if why else ''}" for s, why in sorted(excluded.items())]
     if cached:
         lines += ["", f"{cached} of {len(results)} result(s) were reused from an earlier run (work/results/): "
                       "nothing they depend on changed."]
     if assignment.warnings:
         lines += ["", "## Warnings about the assignment", ""] + [f"- {w}" for w in assignment.warnings]
-    lines += ["", "## Students", "", "| student | score | review |", "| --- | --- | --- |"]
-    lines += [f"| {r.student} | {r.total:g} | {'yes' if r.review else ''} |" for r in sorted(results, key=lambda r: r.student)]
+    lines += ["", "## Students", "", "| student | score | late penalty | set by a grader | review |",
+              "| --- | --- | --- | --- | --- |"]
+    for r in sorted(results, key=lambda r: r.student):
+        st = standings.get(r.student)
+        manual = ", ".join(f"{g} {v:g}" for g, v in st.manual.items()) if st else ""
+        penalty = f"-{st.penalty:g}" if st and st.penalty else ""
+        lines.append(f"| {r.student} | {final(r):g} | {penalty} | {manual} | {'yes' if r.review else ''} |")
     lines += ["", "![Score histogram](histogram.png)"]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -87,13 +123,14 @@ def shared_mathjax(out: Path, mathjax: str | None) -> str | None:
     return "../../.mathjax/tex-svg.js"  # from feedback/<student>/<assignment>/<notebook>.html
 
 
-def write_feedback(out: Path, assignment: Assignment, result: StudentResult, mathjax: str | None) -> Path:
+def write_feedback(out: Path, assignment: Assignment, result: StudentResult, mathjax: str | None,
+                   standing=None) -> Path:
     from autograder.feedback import render
 
     folder = out / "feedback" / result.student / assignment.name
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"{assignment.notebook}.html"
-    page.write_text(render(assignment, result, mathjax=mathjax))
+    page.write_text(render(assignment, result, mathjax=mathjax, standing=standing))
     return page
 
 

@@ -1,0 +1,82 @@
+"""A term on a tiny class, command by command, with the seconds each took (docs/grading.md, "A term").
+
+    python benchmarks/term_walkthrough.py [--keep DIR]
+
+Three students of 03-qkv (tests/samples/a03_qkv.py: ``correct`` 12 points, ``wrong-cosine`` 10, ``blank`` 0) hand
+in through nbgrader's exchange layout (``submitted/<student>/03-qkv/`` with ``timestamp.txt``); ``wrong-cosine``
+is 36 hours late. Each step runs the real command (``python -m autograder ...``) in a fresh process and prints
+its wall-clock seconds and what it says. Nothing is asserted here (tests/test_term.py checks the behaviour).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.samples import build, modules  # noqa: E402
+
+A = "03-qkv"
+STAMPS = {"correct": "2026-11-20 11:00:00.000000 UTC", "wrong-cosine": "2026-11-22 00:00:00.000000 UTC",
+          "blank": "2026-11-20 09:30:00.000000 UTC"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="term-"))
+    course, grading = root / "course", root / "grading"
+    samples = modules()[A].SAMPLES
+    for student, stamp in STAMPS.items():
+        folder = course / "submitted" / student / A
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "qkv.ipynb").write_text(json.dumps(build(A, samples[student])))
+        (folder / "timestamp.txt").write_text(stamp + "\n")
+    (root / "students.csv").write_text("id,first_name,last_name,email\ncorrect,Ada,Lovelace,ada@example.org\n"
+                                       "wrong-cosine,Alan,Turing,alan@example.org\nblank,Grace,Hopper,grace@example.org\n"
+                                       "dave,Dave,Null,dave@example.org\n")
+    grading.mkdir(parents=True, exist_ok=True)
+    (grading / "nbgrader_config.py").write_text(
+        "import math\nfrom nbgrader.plugins import LateSubmissionPlugin\n\n"
+        "class TenPercentPerDay(LateSubmissionPlugin):\n"
+        "    def late_submission_penalty(self, student_id, score, total_seconds_late):\n"
+        "        return score * 0.1 * math.ceil(total_seconds_late / 86400)\n\n"
+        "c = get_config()\nc.AssignLatePenalties.plugin_class = TenPercentPerDay\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "lib")]))
+    common = ["--out-root", str(grading)]
+    steps = [
+        ["roster", str(root / "students.csv")],
+        ["duedate", A, "2026-11-20 13:00:00 Europe/Paris"],
+        ["grade", A, str(course), "--quiet"],
+        ["grade", A, str(course), "--quiet"],
+        ["score", A, "wrong-cosine", "cosine-tests", "1.5", "--comment", "right idea, keys not normalised"],
+        ["extend", A, "wrong-cosine", "--days", "1"],
+        ["extend", A, "blank", "--time-factor", "2"],
+        ["grade", A, str(course), "--quiet"],
+        ["grade", A, str(course), "--quiet", "--student", "correct", "--force"],
+        ["exclude", A, "blank", "--reason", "withdrew"],
+    ]
+    print(f"class of {len(STAMPS)} in {root}")
+    for step in steps:
+        cmd = [sys.executable, "-m", "autograder", *step, *common]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
+        took = time.perf_counter() - start
+        print(f"\n$ python -m autograder {shlex.join(step)}   [{took:.1f} s, exit {done.returncode}]")
+        print("\n".join("    " + ln for ln in (done.stdout + done.stderr).strip().splitlines()[-6:]))
+    print("\ngrading/grades.csv:")
+    print((grading / "grades.csv").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
