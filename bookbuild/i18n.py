@@ -212,16 +212,20 @@ def _css(app: Sphinx) -> None:
 
 # --- glossary links from Chinese text --------------------------------------------------------------------------
 
-def chinese_term_pattern(chinese: dict[str, str]) -> tuple[re.Pattern | None, dict[str, str]]:
-    """A pattern over every Chinese name of every term (longest first) and a map name -> term id."""
+def chinese_term_pattern(chinese: dict[str, str], latin: list[str] = ()) -> tuple[re.Pattern | None, dict[str, str]]:
+    """A pattern over every Chinese name of every term (longest first), and over the terms that Chinese text
+    writes in Latin letters (softmax, Transformer, KV cache), and a map: matched text -> term id or term."""
     names: dict[str, str] = {}
     for term_id, zh in chinese.items():
         for name in (n.strip() for n in zh.split("/")):
             if len(name) >= 2:
                 names.setdefault(name, term_id)
+    for term in latin:
+        names.setdefault(term, term.lower())
     if not names:
         return None, {}
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    alternatives = "|".join(re.escape(n) if not n.isascii() else rf"(?<![A-Za-z0-9_-]){re.escape(n)}(?![A-Za-z0-9_-])"
+                            for n in sorted(names, key=len, reverse=True))
     return re.compile(alternatives), names
 
 

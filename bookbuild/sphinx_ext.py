@@ -268,8 +268,8 @@ def _auto_link_first_uses(app: Sphinx, doctree: nodes.document) -> None:
         # The Chinese edition: match the terms' Chinese names; the link still targets the English term.
         by_id = {term_id(t): t.lower() for t in terms}
         pattern, names = i18n.chinese_term_pattern({k: v for k, v in glossary_chinese(app.srcdir).items()
-                                                    if k in by_id})
-        to_term = {name: by_id[tid] for name, tid in names.items()}
+                                                    if k in by_id}, latin=[t for t in terms if t.isascii()])
+        to_term = {name: by_id.get(tid, tid) for name, tid in names.items()}
     else:
         pattern = term_pattern(terms)
         to_term = {t.lower(): t.lower() for t in terms}
@@ -360,7 +360,7 @@ def _glossary_backlinks(app: Sphinx, doctree: nodes.document, docname: str) -> N
             ids = {i for t in item.findall(nodes.term) for i in t["ids"]}
             found = {}
             for t, per_doc in uses.items():
-                if term_id(t) in ids:
+                if term_id(t) in {i.lower() for i in ids}:
                     found.update({d: v for d, v in per_doc.items() if d != GLOSSARY_DOC})
             if not found:
                 continue

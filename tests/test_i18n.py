@@ -189,3 +189,18 @@ def test_chinese_pages_give_the_chinese_exercise_notebook(built_book):
         nb = json.loads(((edition / page).parent / hrefs[0]).resolve().read_text(encoding="utf-8"))
         got = nb["metadata"].get("attention_course", {}).get("language", "en")
         assert got == language, f"{edition / page} links a notebook in {got}"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_every_glossary_term_links_to_where_it_is_taught_in_both_editions(built_book):
+    def first_uses(path: Path) -> dict[str, int]:
+        text = path.read_text(encoding="utf-8")
+        return {m.group(1): len(re.findall(r'class="glossary-uses"', m.group(2)))
+                for m in re.finditer(r'<dt id="(term-[^"]+)"(.*?)(?=<dt id=|</dl>)', text, re.S)}
+
+    english = first_uses(built_book / "book" / "glossary.html")
+    chinese = first_uses(built_book / "zh" / "book" / "glossary.html")
+    assert len(english) == len(glossary_terms(REPO)) and set(chinese) == set(english)
+    assert not [t for t, n in english.items() if not n], "terms with no 'First used in' link (English)"
+    assert not [t for t, n in chinese.items() if not n], "terms with no '首次出现于' link (Chinese)"
