@@ -54,8 +54,9 @@ serve: book
 test: $(STAMP) $(ASSETS) $(CHROMIUM) $(DOT)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
+# make release (every assignment) or make release ASSIGNMENT=03-qkv (one)
 release: $(STAMP)
-	$(PY) -m autograder release
+	$(PY) -m autograder release $(ASSIGNMENT)
 
 # make grade ASSIGNMENT=03-qkv SUBMISSIONS=path/to/submitted
 grade: $(STAMP)
