@@ -9,7 +9,8 @@ and holds the command line.
 
 SUBMISSIONS is nbgrader's ``submitted/`` folder (``<student>/<assignment>/<notebook>.ipynb``, or
 the course folder that contains ``submitted/``), or a flat folder of ``<student>.ipynb`` files
-and/or ``<student>.zip`` archives as a learning-management system exports them.
+and/or ``<student>.zip`` archives as a learning-management system exports them, or Canvas's or Moodle's
+bulk export, unpacked or as the one zip it downloads (``stages/lms.py``).
 
 How a grade is decided (docs/grading.md explains it in full): the grader draws every hidden case
 from a secret per-run seed and writes the inputs as plain arrays; each student's notebook runs in
@@ -217,7 +218,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignment", help="assignment id, e.g. 03-qkv (a folder of solutions/)")
-    parser.add_argument("submissions", type=Path, help="folder of submissions")
+    parser.add_argument("submissions", type=Path, help="folder of submissions, or a Canvas/Moodle bulk-export zip")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default grading/<assignment>)")
     parser.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default sqlite:///OUT/gradebook.db)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the hidden cases (default: secret, kept in OUT/work/seed)")
