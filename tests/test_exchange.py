@@ -175,3 +175,29 @@ def test_exchange_release_submit_collect_grade_feedback(term):
         assert "../../.mathjax/" not in text  # the page travels alone: no link to a folder left behind
     print("\nexchange timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in TIMES.items())
           + f"; student venv build: {(STUDENT_VENV / '.complete').read_text().strip()}")
+
+
+def test_feedback_is_staged_only_for_students_collected_through_the_exchange(tmp_path):
+    """No accounts needed: the copy into nbgrader's feedback folder, with its secret, and the embedded MathJax."""
+    from autograder.exchange import SHARED_MATHJAX, stage_feedback
+
+    grading, course = tmp_path / "grading", tmp_path / "course"
+    (grading / "feedback" / ".mathjax").mkdir(parents=True)
+    (grading / "feedback" / ".mathjax" / "tex-svg.js").write_text("/* mathjax </script> */")
+    for student in ("alice", "canvasbob_102"):
+        page = grading / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f'<head><script defer src="{SHARED_MATHJAX}"></script></head><h1>feedback for {student}</h1>')
+    submitted = course / "submitted" / "alice" / ASSIGNMENT
+    submitted.mkdir(parents=True)
+    (submitted / "timestamp.txt").write_text("2026-11-20 09:00:00.000000 UTC")
+    (submitted / "submission_secret.txt").write_text("s3cret")
+    staged, problems = stage_feedback(ASSIGNMENT, grading, course)
+    assert staged == ["alice"]
+    assert len(problems) == 1 and problems[0].startswith("canvasbob_102: no ") and "nbgrader collect" in problems[0]
+    target = course / "feedback" / "alice" / ASSIGNMENT
+    assert (target / "submission_secret.txt").read_text() == "s3cret"
+    assert (target / "timestamp.txt").read_text() == "2026-11-20 09:00:00.000000 UTC"
+    page = (target / f"{NOTEBOOK}.html").read_text()
+    assert SHARED_MATHJAX not in page and "/* mathjax <\\/script> */" in page
+    assert not (course / "feedback" / "canvasbob_102").exists()
