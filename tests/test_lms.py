@@ -105,6 +105,22 @@ def test_moodle_bulk_export_given_as_the_zip_itself(tmp_path):
     assert "onlinetext" in reasons[f"{export.name}/李雷_502_assignsubmission_onlinetext_"]
 
 
+def test_a_zipped_nbgrader_course_folder_keeps_each_students_own_time(tmp_path):
+    export = tmp_path / "course.zip"
+    with zipfile.ZipFile(export, "w") as zf:
+        entry(zf, "submitted/alice/03-qkv/qkv.ipynb", nb("alice"), (2026, 11, 20, 9, 0, 0))
+        entry(zf, "submitted/alice/03-qkv/timestamp.txt", b"2026-11-19 08:00:00.000000 UTC", (2026, 11, 20, 9, 0, 0))
+        entry(zf, "submitted/bob/03-qkv/qkv.ipynb", nb("bob"), (2026, 11, 21, 10, 0, 0))
+        entry(zf, "submitted/carol/03-qkv/qkv.ipynb", nb("carol"), (2026, 11, 22, 11, 0, 0))
+    subs, skipped = collect(export, "03-qkv", "qkv")
+    by = found(subs)
+    assert {k: v.data for k, v in by.items()} == {"alice": nb("alice"), "bob": nb("bob"), "carol": nb("carol")}
+    assert by["alice"].timestamp == "2026-11-19 08:00:00.000000 UTC"  # nbgrader's own record wins
+    assert by["bob"].timestamp == datetime(2026, 11, 21, 10, 0, 0)  # his own entry's time, not the latest of all
+    assert by["carol"].timestamp == datetime(2026, 11, 22, 11, 0, 0)
+    assert not skipped
+
+
 def test_utf8_names_without_the_utf8_flag_are_decoded(tmp_path):
     export = tmp_path / "export.zip"
     real = "José Díaz_7_assignsubmission_file_/qkv.ipynb".encode()

@@ -15,7 +15,8 @@ symbolic links, encrypted entries, entries beyond ``MAX_ENTRIES``, an entry whos
 ``MAX_NOTEBOOK_BYTES`` (counted while reading, whatever its header claims), nor anything once the whole export has
 given ``export_budget`` bytes (a zip bomb stops there). Each is reported with the reason in the summary's
 *Not graded* list. Only notebooks and zip archives are written out; other files are written empty, so that the
-collect stage lists them as not graded. A student's own zip inside the export is read as the collect stage reads
+collect stage lists them as not graded (and nbgrader's ``timestamp.txt``, in a zipped nbgrader course folder, is
+kept and wins over the archive's time). A student's own zip inside the export is read as the collect stage reads
 any student zip.
 """
 from __future__ import annotations
@@ -107,7 +108,7 @@ def is_bulk_export(path: Path) -> bool:
 def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str, str]]]:
     """Unpack the export ``path`` into ``dest`` within the bounds of the module doc.
 
-    Returns the latest time of the notebook and zip entries under each top-level name, and the entries not
+    Returns the time of every notebook and zip entry unpacked (by its path in the export), and the entries not
     unpacked, as (name, reason).
     """
     times: dict[str, datetime] = {}
@@ -139,7 +140,7 @@ def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str,
                 refused.append((name, "a second entry with the same name in the archive; the first was kept"))
                 continue
             target = dest.joinpath(*parts)
-            keep = target.suffix.lower() in KEPT
+            keep = target.suffix.lower() in KEPT or target.name == "timestamp.txt"  # nbgrader's, in a zipped course
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if target.parent.is_symlink() or not target.parent.resolve().is_relative_to(dest.resolve()):
@@ -168,8 +169,8 @@ def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str,
                 continue
             written.add(key)
             when = entry_time(info)
-            if keep and when is not None and (parts[0] not in times or when > times[parts[0]]):
-                times[parts[0]] = when
+            if keep and when is not None:
+                times["/".join(parts)] = when
     return times, refused
 
 
@@ -189,15 +190,15 @@ def collect_export(path: Path, assignment: str, notebook: str, depth: int = 0):
         subs, skipped = collect(root, assignment, notebook, _depth=depth + 1)
         prefix = str(root) + "/"
         for sub in subs:
-            entries = [n for n in times if sub.origin == prefix + n or sub.origin.startswith(prefix + n + "/")]
-            if not entries:
-                named = set(sub.origin.split(", "))
-                entries = [n for n in times if n in named]
-            if entries:
-                sub.timestamp = max(times[n] for n in entries)
-                sub.origin = f"{label}: {', '.join(sorted(entries))}"
-            else:
-                sub.origin = f"{label}: {sub.origin.removeprefix(prefix)}"
+            if sub.origin.startswith(prefix):  # a folder or file of the export
+                rel = sub.origin.removeprefix(prefix)
+                found = [t for path, t in times.items() if path == rel or path.startswith(rel + "/")]
+            else:  # several files of one student (Canvas, Moodle flat): their names, joined by the collect stage
+                rel = sub.origin
+                found = [times[name] for name in sub.origin.split(", ") if name in times]
+            if sub.timestamp is None and found:  # an nbgrader timestamp.txt inside the export wins
+                sub.timestamp = max(found)
+            sub.origin = f"{label}: {rel}"
     skipped = [Skipped(f"{label}/{s.name}", s.reason) for s in skipped]
     skipped += [Skipped(f"{label}/{name}", reason) for name, reason in refused]
     return subs, skipped
