@@ -128,6 +128,4 @@ def nbgrader_main(argv: list[str]) -> int:
               "     python -m autograder nbgrader collect --update 03-qkv\n"
               "`python -m autograder nbgrader --help-all` shows nbgrader's own help.")
         return 0
-    if argv[0] == "--help-all":
-        argv = ["--help"]
     return run_nbgrader(argv).returncode
