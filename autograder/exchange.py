@@ -36,11 +36,8 @@ def course_dir() -> Path:
 
 
 def run_nbgrader(args: list[str], *, check: bool = False, capture: bool = False, **env: str) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` with the course's configuration (cwd: the course folder, created if missing)."""
-    env_ = nbgrader_env(**env)
-    root = Path(env_.get("ATTN_COURSE_DIR") or Path.home() / "attention-course").expanduser()
-    root.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env_, check=check,
+    """Run ``nbgrader ARGS`` with the course's configuration (its course folder is absolute: any cwd will do)."""
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], env=nbgrader_env(**env), check=check,
                           capture_output=capture, text=True)
 
 
@@ -118,6 +115,16 @@ def release_feedback_main(argv: list[str]) -> int:
     return 1 if problems else 0
 
 
+def ensure_course_dir(env: dict[str, str] | None = None) -> Path:
+    """Create the course folder if it is missing (mode 700: it holds student work); nbgrader's collect cannot open
+    its gradebook in a folder that does not exist."""
+    env = env if env is not None else dict(os.environ)
+    root = Path(env.get("ATTN_COURSE_DIR") or Path.home() / "attention-course").expanduser()
+    if not root.exists():
+        root.mkdir(parents=True, mode=0o700)
+    return root
+
+
 def nbgrader_main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: python -m autograder nbgrader COMMAND [ARGS ...]\n\n"
@@ -128,4 +135,6 @@ def nbgrader_main(argv: list[str]) -> int:
               "     python -m autograder nbgrader collect --update 03-qkv\n"
               "`python -m autograder nbgrader --help-all` shows nbgrader's own help.")
         return 0
+    if not any(a in ("-h", "--help", "--help-all", "--version") for a in argv):
+        ensure_course_dir()
     return run_nbgrader(argv).returncode

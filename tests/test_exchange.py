@@ -123,6 +123,8 @@ def test_exchange_release_submit_collect_grade_feedback(term):
     _timed("release_assignment", [python, "-m", "autograder", "nbgrader", "release_assignment", ASSIGNMENT],
            env=env, cwd=REPO)
     assert (term["exchange"] / COURSE_ID / "outbound" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").is_file()
+    # The wrapper made the course folder, private to the instructor: it will hold student work.
+    assert term["course"].is_dir() and term["course"].stat().st_mode & 0o777 == 0o700
 
     # Students: fetch, answer (each his own sample notebook), submit.
     expected = {}
