@@ -54,8 +54,9 @@ serve: book
 test: $(STAMP) $(ASSETS) $(CHROMIUM) $(DOT)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
+# make release (every assignment) or make release ASSIGNMENT=03-qkv (one)
 release: $(STAMP)
-	$(PY) -m autograder release
+	$(PY) -m autograder release $(ASSIGNMENT)
 
 # The instructor's term (docs/grading.md, "A term"); ARGS passes any other option of the command, e.g.
 #   make grade ASSIGNMENT=03-qkv SUBMISSIONS=path/to/submitted ARGS="--student alice --student bob"

@@ -12,6 +12,10 @@ USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder
   exclude ASSIGNMENT STUDENT [--reason TEXT]     leave a student out of an assignment
   duedate ASSIGNMENT WHEN                        the assignment's due date (late penalties)
   roster FILE.csv                                import the class list (id, first_name, last_name, email)
+  export ASSIGNMENT --format canvas|moodle|nbgrader [--out FILE.csv]
+                                                 grades in the format an LMS gradebook imports
+  nbgrader COMMAND [ARGS ...]                    nbgrader with the course's configuration (exchange)
+  release-feedback ASSIGNMENT                    the grader's feedback pages through nbgrader's exchange
   translate update|release|check [ASSIGNMENT ...]
                                                  the Chinese release (exercises/zh/) from gettext catalogs
 """
@@ -31,6 +35,15 @@ def main() -> int:
     if command == "grade":
         from autograder.grade import main as grade_main
         return grade_main(rest)
+    if command == "export":
+        from autograder.export import main as export_main
+        return export_main(rest)
+    if command == "nbgrader":
+        from autograder.exchange import nbgrader_main
+        return nbgrader_main(rest)
+    if command == "release-feedback":
+        from autograder.exchange import release_feedback_main
+        return release_feedback_main(rest)
     from autograder.commands import COMMANDS, run
     if command in COMMANDS:
         return run(command, rest)

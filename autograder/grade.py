@@ -9,7 +9,8 @@ and holds the command line.
 
 SUBMISSIONS is nbgrader's ``submitted/`` folder (``<student>/<assignment>/<notebook>.ipynb``, or
 the course folder that contains ``submitted/``), or a flat folder of ``<student>.ipynb`` files
-and/or ``<student>.zip`` archives as a learning-management system exports them.
+and/or ``<student>.zip`` archives as a learning-management system exports them, or Canvas's or Moodle's
+bulk export, unpacked or as the one zip it downloads (``stages/lms.py``).
 
 How a grade is decided (docs/grading.md explains it in full): the grader draws every hidden case
 from a secret per-run seed and writes the inputs as plain arrays; each student's notebook runs in
@@ -316,7 +317,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignment", help="assignment id, e.g. 03-qkv (a folder of solutions/)")
-    parser.add_argument("submissions", type=Path, help="folder of submissions")
+    parser.add_argument("submissions", type=Path, help="folder of submissions, or a Canvas/Moodle bulk-export zip")
     parser.add_argument("--out-root", type=Path, default=None,
                         help="the term's grading folder: OUT is OUT_ROOT/<assignment>, the gradebook OUT_ROOT/gradebook.db "
                              "(default grading/)")

@@ -59,7 +59,8 @@ def generate(assignment: str, release_dir: Path = EXERCISES) -> Path:
         result = nbgrader(
             "generate_assignment", assignment, "--force",
             cwd=REPO, db=db,
-            extra=[f"--CourseDirectory.release_directory={out}"],
+            extra=[f"--CourseDirectory.root={REPO}", "--CourseDirectory.source_directory=solutions",
+                   f"--CourseDirectory.release_directory={out}"],
         )
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stdout}\n{result.stderr}")
@@ -73,7 +74,19 @@ def generate(assignment: str, release_dir: Path = EXERCISES) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or assignments()
-    for name in names:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder release",
+        description="Generate the student release exercises/<assignment>/ from solutions/<assignment>/ with "
+                    "nbgrader (every assignment when none is named). Commit the result.")
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="assignment id, e.g. 03-qkv (a folder of solutions/); default: all of them")
+    args = parser.parse_args(argv)
+    known = assignments()
+    unknown = [name for name in args.assignments if name not in known]
+    if unknown:
+        parser.error(f"no such assignment: {', '.join(unknown)} (assignments: {', '.join(known)})")
+    for name in args.assignments or known:
         print(f"released {name} -> {generate(name).relative_to(REPO)}")
     return 0

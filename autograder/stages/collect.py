@@ -5,7 +5,9 @@ Layouts (they can be mixed in one folder; docs/grading.md documents each):
 * nbgrader's ``submitted/<student>/<assignment>/<notebook>.ipynb`` (or the course folder holding ``submitted/``);
 * a flat folder of ``<student>.ipynb`` files or ``<student>.zip`` archives;
 * a Moodle "download all submissions" folder: one folder per participant, ``<Full Name>_<id>_assignsubmission_file_``;
-* a Canvas export: flat files ``<lastfirst>_[LATE_]<userid>_<submissionid>_<filename>``.
+* a Canvas export: flat files ``<lastfirst>_[LATE_]<userid>_<submissionid>_<filename>``;
+* either export still zipped, as downloaded (one zip holding every student's files), given as the folder's
+  entry or as SUBMISSIONS itself: unpacked safely by ``lms.py`` into one submission per student, with timestamps.
 
 Nothing is dropped silently: a hidden (dot) file or folder, a symbolic link and any other file that is not a
 submission comes back in ``skipped`` with the reason, and the summary lists them. Nothing outside the
@@ -135,11 +137,17 @@ def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Ski
             sub.review = True
 
 
-def collect(submissions: Path, assignment: str, notebook: str) -> tuple[list[Submission], list[Skipped]]:
+def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 0) -> tuple[list[Submission], list[Skipped]]:
     """Every submission in ``submissions`` (layouts: the module docstring), and what was not graded, with why."""
+    from autograder.stages import lms
+
+    if submissions.is_file() and zipfile.is_zipfile(submissions):
+        # A learning-management system's bulk export given as it was downloaded (stages/lms.py).
+        return lms.collect_export(submissions, assignment, notebook)
     if not submissions.is_dir():
         raise SystemExit(f"no such folder of submissions: {submissions}")
     skipped: list[Skipped] = []
+    exported: list[Submission] = []
     if (submissions / "submitted").is_dir() and not (submissions / "submitted").is_symlink():
         # nbgrader's course folder: the submissions are in submitted/; anything else there that is not part of
         # an nbgrader course is reported, not silently passed over.
@@ -172,7 +180,12 @@ def collect(submissions: Path, assignment: str, notebook: str) -> tuple[list[Sub
             continue
         m = MOODLE_RE.match(name)
         c = CANVAS_RE.match(name)
-        if m and m["plugin"] == "file" and item.suffix in (".ipynb", ".zip"):
+        if item.suffix == ".zip" and _depth == 0 and lms.is_bulk_export(item):
+            # One zip holding every student's files (Canvas, Moodle): one submission per student, not one.
+            subs, more = lms.collect_export(item, assignment, notebook, _depth)
+            exported += subs
+            skipped += more
+        elif m and m["plugin"] == "file" and item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle-file"))
         elif c and item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(f"{c['name']}_{c['user']}"), []).append((item, "canvas-late" if c["late"] else "canvas"))
@@ -212,6 +225,8 @@ def collect(submissions: Path, assignment: str, notebook: str) -> tuple[list[Sub
             if kind == "canvas-late":
                 sub.notes.append("Canvas marked this submission LATE")
             _add(found, sub)
+    for sub in exported:
+        _add(found, sub)
     return list(found.values()), skipped
 
 
