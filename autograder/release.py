@@ -79,7 +79,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m autograder release",
         description="Generate the student release exercises/<assignment>/ from solutions/<assignment>/ with "
-                    "nbgrader (every assignment when none is named). Commit the result.")
+                    "nbgrader (every assignment when none is named), and its Chinese release exercises/zh/<assignment>/ "
+                    "from the catalog locales/zh_CN/LC_MESSAGES/exercises/<assignment>.po. Commit the result.")
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                         help="assignment id, e.g. 03-qkv (a folder of solutions/); default: all of them")
     args = parser.parse_args(argv)
@@ -87,6 +88,19 @@ def main(argv: list[str]) -> int:
     unknown = [name for name in args.assignments if name not in known]
     if unknown:
         parser.error(f"no such assignment: {', '.join(unknown)} (assignments: {', '.join(known)})")
+    from autograder import translate
+
+    status = 0
     for name in args.assignments or known:
         print(f"released {name} -> {generate(name).relative_to(REPO)}")
-    return 0
+        # The Chinese release follows from the English one and the assignment's catalog (CONTRIBUTING.md, 7).
+        translate.update(name)
+        problems = translate.problems(name)
+        if problems:
+            status = 1
+            print(f"  Chinese release of {name} NOT updated: {len(problems)} message(s) of "
+                  f"{translate.catalog_path(name).relative_to(REPO)} to translate (first: {problems[0]}); then run "
+                  f"`python -m autograder translate release {name}`", file=sys.stderr)
+        else:
+            print(f"released {name} (zh) -> {translate.release_zh(name).relative_to(REPO)}")
+    return status

@@ -98,6 +98,8 @@ def update(assignment: str) -> Path:
     path = catalog_path(assignment)
     if path.exists():
         catalog = _read(path)
+        if {m.id for m in catalog if m.id} == {m.id for m in template if m.id} and not catalog.obsolete:
+            return path  # nothing changed: leave the file (and its dates) alone
         catalog.update(template, no_fuzzy_matching=False)
         catalog.obsolete.clear()
     else:
