@@ -37,12 +37,11 @@ import secrets
 import shutil
 import sys
 import time
-import zlib
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
-from autograder import sandbox
+from autograder import distributed, sandbox
+from autograder.nbgrader_layout import course_root, write_autograded, write_course_folders
 from autograder.release import REPO
 from autograder.stages.collect import Skipped, Submission, collect, student_id  # noqa: F401 - public names
 from autograder.stages.judge import StudentResult, failed_result, judge, judge_function  # noqa: F401
@@ -50,7 +49,7 @@ from autograder.stages.prepare import Assignment, load_assignment, prepare_input
 from autograder.stages.record import (_fast_alembic_version, ensure_assignment, export_csv, load_cached, record,
                                       save_cached)
 from autograder.stages.report import (console_lines, shared_mathjax, write_feedback, write_log, write_summary)
-from autograder.stages.run import merge, parse_notebook, run_submission  # noqa: F401
+from autograder.stages.run import execute, judge_ran, merge, parse_notebook, run_submission  # noqa: F401
 
 VERSION = "3"  # cached results are also invalidated by any change of the package's code (_code_digest)
 _CODE_DIGEST = ""
@@ -96,8 +95,13 @@ def _cache_key(assignment: Assignment, sub: Submission, seed: int, limits: sandb
 def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None, *, db: str | None = None,
           jobs: int = 2, limits: sandbox.Limits | None = None, unsafe_no_sandbox: bool = False,
           force: bool = False, progress: bool = True, mathjax: str | None = None,
-          shard: tuple[int, int] | None = None) -> Rows:
-    """Grade every submission in ``submissions``; return the rows of the grades CSV (graded students only)."""
+          scheduler=None) -> Rows:
+    """Grade every submission in ``submissions``; return the rows of the grades CSV (graded students only).
+
+    ``scheduler``: None runs the notebooks in a local pool of ``jobs`` sandboxes; a Dask scheduler's address
+    (``tcp://host:8786``), scheduler file, cluster or client runs them on that cluster's workers
+    (``autograder.distributed``). Either way, judging and every write happen here.
+    """
     from nbgrader.api import Gradebook
     from tqdm.auto import tqdm
 
@@ -128,9 +132,6 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     global _CODE_DIGEST
     _CODE_DIGEST = _code_digest()
     subs, skipped = collect(Path(submissions), assignment, spec.notebook)
-    if shard:
-        k, n = shard
-        subs = [s for s in subs if zlib.crc32(s.student.encode()) % n == k - 1]
     results: dict[str, StudentResult] = {}
     todo = []
     for sub in subs:
@@ -164,33 +165,45 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     for i in range(max(1, jobs)):
         slots.put(base + i)
 
-    def work_one(sub, key):
-        # Stages 3 and 4: run sandboxed, judge.
+    def run_one(item):
+        # Stage 3 on this machine (the local pool).
+        sub, key = item
         uid = slots.get()
         try:
-            return run_submission(spec, sub, functions, limits, lib, inputs, jobs_dir, uid, unsafe_no_sandbox, key)
-        except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
-            return failed_result(spec, sub, f"the grader failed on this submission ({type(exc).__name__}: {exc})", key)
+            return execute(spec, sub, limits, lib, inputs, jobs_dir, uid, unsafe_no_sandbox)
         finally:
             slots.put(uid)
 
-    # Stages 5 and 6: record, report.
+    keys = dict((sub.student, key) for sub, key in todo)
+    if scheduler is None or not todo:
+        finished = ((sub, ran) for (sub, _), ran in distributed.run_local(todo, run_one, jobs))
+    else:
+        finished = distributed.run_dask(scheduler, inputs, spec, [sub for sub, _ in todo], limits,
+                                        unsafe_no_sandbox, _CODE_DIGEST)
+
+    # Stages 4 to 6 (judge, record, report): here only, by the process that owns the gradebook.
     db_url = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     _fast_alembic_version()
     with Gradebook(db_url) as gb:
         ensure_assignment(gb, spec)
+        write_course_folders(course_root(out), spec)
         for r in results.values():
             _finish(gb, spec, r, by_student[r.student], out, mathjax)
         bar = tqdm(total=len(subs), initial=len(results), desc=f"grading {assignment}", unit="student",
                    disable=not progress)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(work_one, sub, key) for sub, key in todo]
-            for fut in as_completed(futures):
-                r = fut.result()
-                results[r.student] = r
-                save_cached(cache, r)
-                _finish(gb, spec, r, by_student[r.student], out, mathjax)
-                bar.update(1)
+        for sub, ran in finished:
+            key = keys[sub.student]
+            try:
+                if isinstance(ran, BaseException):
+                    raise ran
+                r = judge_ran(spec, sub, ran, functions, limits, key)
+            except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
+                r = failed_result(spec, sub, distributed.failure_reason(exc), key)
+            sub = by_student[r.student]
+            results[r.student] = r
+            save_cached(cache, r)
+            _finish(gb, spec, r, sub, out, mathjax)
+            bar.update(1)
         bar.close()
         export_csv(gb, spec, out / "grades.csv")
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -209,6 +222,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
 
 def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None) -> None:
     record(gb, spec, result, sub.timestamp)
+    write_autograded(course_root(out), spec, result, sub)
     write_feedback(out, spec, result, mathjax)
     write_log(out / "logs" / f"{result.student}.log", result, sub)
 
@@ -241,8 +255,10 @@ def main(argv: list[str]) -> int:
                              "never a CDN)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run student code without bubblewrap (resource limits only; no file-system or network isolation)")
-    parser.add_argument("--shard", default=None, metavar="K/N",
-                        help="grade only shard K of N (students split by a hash of their id), e.g. 1/3 on a first machine")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the notebooks on a Dask cluster: its scheduler's address (tcp://host:8786) or "
+                             "scheduler file (*.json); default: a local pool of --jobs sandboxes on this machine. "
+                             "Judging and the gradebook stay in this process (docs/grading.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     out = args.out or REPO / "grading" / args.assignment
@@ -250,18 +266,12 @@ def main(argv: list[str]) -> int:
                             notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
                             total_memory_mb=args.total_memory_mb,
                             processes=args.processes, cpu_seconds=int(max(args.notebook_timeout, 1)))
-    shard = None
-    if args.shard:
-        try:
-            k, n = (int(v) for v in args.shard.split("/"))
-            assert 1 <= k <= n
-        except (ValueError, AssertionError):
-            parser.error("--shard takes K/N with 1 <= K <= N, e.g. 2/3")
-        shard = (k, n)
+    if args.scheduler and not (args.scheduler.endswith(".json") or "://" in args.scheduler):
+        parser.error("--scheduler takes a Dask scheduler address such as tcp://host:8786, or a scheduler file *.json")
     start = time.perf_counter()
     rows = grade(args.assignment, args.submissions, out, args.seed, db=args.db, jobs=args.jobs, limits=limits,
                  unsafe_no_sandbox=args.unsafe_no_sandbox, force=args.force, progress=not args.quiet,
-                 mathjax=args.mathjax, shard=shard)
+                 mathjax=args.mathjax, scheduler=args.scheduler)
     took = time.perf_counter() - start
     for line in console_lines(rows, out, took, rows.ran, rows.cached):
         print(line)
