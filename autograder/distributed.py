@@ -21,6 +21,7 @@ import io
 import os
 import queue
 import shutil
+import socket
 import tarfile
 import tempfile
 import threading
@@ -145,6 +146,13 @@ def connect(scheduler):
         return scheduler, False
     if isinstance(scheduler, (str, os.PathLike)):
         text = str(scheduler)
+        if text.startswith("tcp://"):
+            # Fail at once, not after the client's 30 s of retries, when nothing listens there.
+            host, _, port = text[len("tcp://"):].rpartition(":")
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+            except (OSError, ValueError) as exc:
+                raise SystemExit(f"cannot reach the Dask scheduler at {text}: {exc}") from None
         try:
             if text.endswith(".json"):
                 return Client(scheduler_file=text, timeout="30s"), True

@@ -20,6 +20,7 @@ import binascii
 import copy
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment
 
 NBGRADER_SCHEMA = 3
+CELL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5 cell ids
 
 
 def course_root(out: Path) -> Path:
@@ -111,8 +113,13 @@ def autograded_notebook(assignment: Assignment, result: StudentResult, problem: 
         count += 1
         cells.append({"cell_type": "code", "metadata": meta, "source": _lines(text),
                       "execution_count": count if cell.get("ran") else None, "outputs": _outputs(cell)})
-    return {"cells": cells, "metadata": source.get("metadata", {}), "nbformat": 4,
-            "nbformat_minor": max(int(source.get("nbformat_minor", 5)), 4)}
+    used = set()
+    for i, cell in enumerate(cells):
+        gid = (cell["metadata"].get("nbgrader") or {}).get("grade_id")
+        ident = gid if isinstance(gid, str) and CELL_ID_RE.match(gid) and gid not in used else f"cell-{i}"
+        used.add(ident)
+        cell["id"] = ident
+    return {"cells": cells, "metadata": source.get("metadata", {}), "nbformat": 4, "nbformat_minor": 5}
 
 
 def write_autograded(root: Path, assignment: Assignment, result: StudentResult, sub: Submission) -> Path:

@@ -75,7 +75,13 @@ class DaskCluster:
         from distributed import Client
 
         with Client(self.address, timeout="30s") as client:
-            return {addr: info["pid"] for addr, info in client.scheduler_info()["workers"].items()}
+            return client.run(os.getpid)
+
+    def worker_count(self) -> int:
+        from distributed import Client
+
+        with Client(self.address, timeout="30s") as client:
+            return len(client.scheduler_info()["workers"])
 
     def close(self) -> None:
         for proc in [*self.workers, self.scheduler]:

@@ -192,25 +192,6 @@ def test_unsafe_mode_still_grades_from_the_grader_results(tmp_path):
 
 
 @needs_bwrap
-def test_shards_split_the_students_between_machines(tmp_path):
-    folder = tmp_path / "subs"
-    folder.mkdir()
-    names = ["correct", "allclose-patched", "invalid-json", "schema-version-99", "eq-always-true"]
-    for name in names:
-        (folder / f"{name}.ipynb").write_bytes(hs.CASES[name].build())
-    db = f"sqlite:///{tmp_path / 'shared.db'}"
-    seen = []
-    for k in (1, 2):
-        rows = grade(hs.ASSIGNMENT, folder, tmp_path / f"out{k}", seed=7, db=db, shard=(k, 2), limits=hs.limits(),
-                     progress=False)
-        seen += [r["student_id"] for r in rows]
-    assert sorted(seen) == sorted(names)
-    from nbgrader.api import Gradebook
-    with Gradebook(db) as gb:
-        assert {n: gb.find_submission(hs.ASSIGNMENT, n).score for n in names} == {n: hs.CASES[n].score for n in names}
-
-
-@needs_bwrap
 def test_command_exit_status_says_whether_a_human_must_look(tmp_path, capsys):
     from autograder.grade import main
 
