@@ -137,7 +137,25 @@ def write_autograded(root: Path, assignment: Assignment, result: StudentResult, 
         stamp.write_text(str(timestamp))
     elif stamp.exists():
         stamp.unlink()
+    # nbgrader's exchange puts a per-submission secret beside the notebook; release_feedback names the released
+    # page by a hash of it, so that only that student's fetch_feedback finds it.
+    secret = _submission_folder(sub, assignment.name)
+    secret = secret / "submission_secret.txt" if secret else None
+    kept = folder / "submission_secret.txt"
+    if secret and secret.is_file() and not secret.is_symlink() and secret.stat().st_size < 4096:
+        kept.write_bytes(secret.read_bytes())
+    elif kept.exists():
+        kept.unlink()
     return path
+
+
+def _submission_folder(sub: Submission, assignment: str) -> Path | None:
+    """The folder an nbgrader-layout submission came from (``submitted/<student>/<assignment>/``), if any."""
+    origin = Path(sub.origin)
+    if not origin.is_dir() or origin.is_symlink():
+        return None
+    inner = origin / assignment
+    return inner if inner.is_dir() and not inner.is_symlink() else origin
 
 
 def write_course_folders(root: Path, assignment: Assignment) -> None:
