@@ -118,9 +118,22 @@ def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, uns
     uids = _uid_pool()
     uid = uids.get()
     try:
-        return execute(assignment, sub, limits, lib, inputs, jobs, uid, unsafe)
+        ran = execute(assignment, sub, limits, lib, inputs, jobs, uid, unsafe)
     finally:
         uids.put(uid)
+    ran.host = f"{os.uname().nodename} (Dask worker, pid {os.getpid()}, {'root' if os.geteuid() == 0 else 'ordinary user'})"
+    ran.missing = _missing(unsafe)
+    return ran
+
+
+_MISSING: dict[bool, list[str]] = {}
+
+
+def _missing(unsafe: bool) -> list[str]:
+    """The limits this worker cannot apply (computed once per worker process)."""
+    if unsafe not in _MISSING:
+        _MISSING[unsafe] = sandbox.isolation_report(unsafe)[1]
+    return _MISSING[unsafe]
 
 
 # --------------------------------------------------------------------------- the grader's side

@@ -61,6 +61,8 @@ class Rows(list):
     ran: int = 0
     cached: int = 0
     skipped: list = []
+    held: list = []     # limits that held on this host (sandbox.isolation_report)
+    missing: list = []  # and those that did not (e.g. cgroups, which need root)
 
 
 def run_seed(work: Path, seed: int | None) -> int:
@@ -175,6 +177,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
             slots.put(uid)
 
     keys = dict((sub.student, key) for sub, key in todo)
+    workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
     if scheduler is None or not todo:
         finished = ((sub, ran) for (sub, _), ran in distributed.run_local(todo, run_one, jobs))
     else:
@@ -193,6 +196,8 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
                    disable=not progress)
         for sub, ran in finished:
             key = keys[sub.student]
+            if getattr(ran, "missing", None) is not None:
+                workers[ran.host] = ran.missing
             try:
                 if isinstance(ran, BaseException):
                     raise ran
@@ -209,6 +214,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     shutil.rmtree(run_dir, ignore_errors=True)
     ordered = [results[s.student] for s in subs]
     write_summary(out, spec, ordered, f"Hidden-case seed kept in {work / 'seed'} (secret).", skipped, cached)
+    held, missing = _isolation(out / "summary.md", unsafe_no_sandbox, workers if scheduler is not None else None)
     with (out / "grades.csv").open(newline="") as fh:
         rows = Rows(csv.DictReader(fh))
     students = {s.student for s in subs}
@@ -217,7 +223,29 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     for row in rows:
         row["needs_review"] = row["student_id"] in needs
     rows.ran, rows.cached, rows.skipped = len(todo), cached, skipped
+    rows.held, rows.missing = held, missing
     return rows
+
+
+def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[str], list[str]]:
+    """Add to summary.md which limits held for this run (some need root: docs/grading.md); on a cluster, as each
+    worker that ran a notebook reported them."""
+    if workers is None:
+        held, missing = sandbox.isolation_report(unsafe)
+        lines = ["", "## Limits that held", "",
+                 f"Notebooks ran on this machine as {'root' if os.geteuid() == 0 else 'an ordinary user'}.", ""]
+        lines += [f"- held: {h}" for h in held] + [f"- **not applied**: {m}" for m in missing]
+    else:
+        held, missing = [], []
+        lines = ["", "## Limits that held", "", "Notebooks ran on Dask workers; each reported what it could not apply.", ""]
+        for host, gaps in sorted(workers.items()):
+            lines.append(f"- {host}: " + ("every limit applied" if not gaps else "**not applied**: " + "; ".join(gaps)))
+            missing += [f"{m} (on {host})" for m in gaps]
+        if not workers:
+            lines.append("- no notebook ran in this run (every result was reused)")
+    with summary.open("a") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return held, missing
 
 
 def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None) -> None:
@@ -275,6 +303,8 @@ def main(argv: list[str]) -> int:
     took = time.perf_counter() - start
     for line in console_lines(rows, out, took, rows.ran, rows.cached):
         print(line)
+    for line in rows.missing:
+        print(f"limit not applied here: {line}")
     if rows.skipped:
         print(f"not graded: {len(rows.skipped)} entr{'y' if len(rows.skipped) == 1 else 'ies'} of the submissions folder "
               f"(listed with the reason in {out / 'summary.md'})")

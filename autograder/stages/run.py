@@ -148,6 +148,8 @@ class Ran:
     run: sandbox.RunOutput | None = None
     problem: str | None = None
     review: bool = False
+    host: str = ""                                # the machine that ran it (a Dask worker's) ...
+    missing: list | None = None                   # ... and the limits that could not be applied there
 
 
 def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib: Path, inputs: Path,
