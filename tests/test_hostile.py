@@ -161,6 +161,8 @@ def test_rerun_is_idempotent_and_keeps_manual_grades(batch):
     from nbgrader.api import Gradebook
 
     root, cases, rows, results = batch
+    if "allclose-patched" not in cases:
+        pytest.skip("allclose-patched is not in this run's subset")
     db = f"sqlite:///{root / 'out' / 'gradebook.db'}"
     with Gradebook(db) as gb:
         grade_row = gb.find_grade("cosine-tests", "qkv", hs.ASSIGNMENT, "allclose-patched")
