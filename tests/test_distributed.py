@@ -159,3 +159,18 @@ def test_command_line_has_scheduler_and_no_shard(capsys):
         with pytest.raises(SystemExit) as exit_:
             main([hs.ASSIGNMENT, ".", *bad])
         assert exit_.value.code == 2
+
+
+def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
+    """A worker whose ``autograder`` differs from the grader's stops the run instead of grading with other code."""
+    from autograder import distributed
+    from autograder.stages.collect import Submission
+    from autograder.stages.prepare import load_assignment
+
+    write(tmp_path / "subs", ["correct"])
+    (tmp_path / "inputs").mkdir()
+    blob = distributed.pack_inputs(tmp_path / "inputs")
+    sub = Submission("correct", "x", data=hs.CASES["correct"].build())
+    with pytest.raises(distributed.WorkerMismatch, match="other autograder code"):
+        distributed.remote_run("run", "0" * 64, blob, load_assignment(hs.ASSIGNMENT), sub, hs.limits(), False)
+    assert distributed.code_digest() == grade_module._code_digest()
