@@ -34,8 +34,12 @@ CELL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5 cell ids
 
 
 def course_root(out: Path) -> Path:
-    """The nbgrader course root of an assignment's output folder (``grading/03-qkv`` -> ``grading``)."""
-    return Path(out).resolve().parent
+    """The nbgrader course root of an assignment's output folder (``grading/03-qkv`` -> ``grading``).
+
+    An output folder directly in the repository (``--out results``) keeps the nbgrader folders inside itself,
+    so that ``source/``, ``release/`` and ``autograded/`` never land among the course's own folders."""
+    out = Path(out).resolve()
+    return out if out.parent == REPO.resolve() else out.parent
 
 
 def _source_cells(assignment: Assignment) -> tuple[dict, dict]:

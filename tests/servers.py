@@ -7,7 +7,6 @@ in a folder that user owns.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal

@@ -138,3 +138,12 @@ def test_formgrader_review_of_a_flagged_submission_and_its_manual_score_survives
         assert gb.find_submission(hs.ASSIGNMENT, "invalid-json").score == 2.0
         assert not gb.find_grade("cosine-tests", "qkv", hs.ASSIGNMENT, "invalid-json").needs_manual_grade
         assert gb.find_grade("softmax-tests", "qkv", hs.ASSIGNMENT, "invalid-json").needs_manual_grade
+
+
+def test_course_root_is_the_parent_of_the_output_folder_but_never_the_repository(tmp_path):
+    from autograder.nbgrader_layout import course_root
+    from autograder.release import REPO
+
+    assert course_root(tmp_path / "grading" / "03-qkv") == (tmp_path / "grading").resolve()
+    assert course_root(REPO / "grading" / "03-qkv") == (REPO / "grading").resolve()
+    assert course_root(REPO / "results") == (REPO / "results").resolve()
