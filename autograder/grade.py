@@ -5,7 +5,7 @@ collect (``collect.py``) -> prepare cases (``prepare.py``) -> run sandboxed (``r
 (``judge.py``) -> record (``record.py``) -> report (``report.py``). This module only wires them together
 and holds the command line.
 
-    python -m autograder grade 03-qkv SUBMISSIONS [--out grading/03-qkv] [--db URL] [--jobs 2]
+    python -m autograder grade 03-qkv SUBMISSIONS [--out grading/03-qkv] [--db URL] [--jobs 2 | --scheduler tcp://host:8786]
 
 SUBMISSIONS is nbgrader's ``submitted/`` folder (``<student>/<assignment>/<notebook>.ipynb``, or
 the course folder that contains ``submitted/``), or a flat folder of ``<student>.ipynb`` files
@@ -22,7 +22,10 @@ values, nor the gradebook.
 Written under ``--out``: ``gradebook.db`` (unless ``--db``), ``grades.csv`` (``nbgrader export``
 format), ``feedback/<student>/<assignment>/<notebook>.html``, ``summary.md`` and
 ``histogram.png``, ``logs/<student>.log``, and ``work/`` (the run's secret seed and cached
-results; re-running resumes from it). Exit status 0 if every submission was graded normally,
+results; re-running resumes from it). The grading root (the parent of ``--out``) is an nbgrader course root:
+``autograded/<student>/<assignment>/`` notebooks and ``source/``, ``release/`` (``autograder.nbgrader_layout``), so
+nbgrader's formgrader, ``generate_feedback`` and ``export`` work on the results. ``--scheduler`` runs the notebooks on
+a Dask cluster (``autograder.distributed``); judging and every write stay in this process. Exit status 0 if every submission was graded normally,
 1 if at least one needs a human look (listed in summary.md), 2 on a usage error.
 """
 from __future__ import annotations

@@ -7,6 +7,7 @@ the ``postgres`` user when the tests run as root).
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -26,6 +27,9 @@ pytestmark = [pytest.mark.xdist_group("scale"),
 #: Cases whose notebooks run quickly, with and without lost points and flags (and one that cannot be read).
 NAMES = ["correct", "allclose-patched", "eq-always-true", "invalid-json", "os-exit-in-function",
          "schema-version-99", "stripped-metadata", "warnings-stderr", "deleted-test-cells", "ndarray-subclass"]
+
+
+SEED = 20261128
 
 
 def write(folder, names=NAMES):
@@ -65,7 +69,7 @@ def test_a_killed_worker_loses_nobody_and_grades_nobody_twice(tmp_path, monkeypa
 
     def run():
         try:
-            box["rows"] = grade(hs.ASSIGNMENT, tmp_path / "subs", out, limits=hs.limits(), progress=False,
+            box["rows"] = grade(hs.ASSIGNMENT, tmp_path / "subs", out, seed=SEED, limits=hs.limits(), progress=False,
                                 scheduler=cluster.address)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
             box["error"] = exc
@@ -99,6 +103,15 @@ def test_a_killed_worker_loses_nobody_and_grades_nobody_twice(tmp_path, monkeypa
     assert recorded == {name: 1 for name in expected}
     assert {r["student_id"]: float(r["score"]) for r in rows} == expected
     assert scores_in(f"sqlite:///{out / 'gradebook.db'}", expected) == expected
+    # The same batch on one machine (local pool, same seed): every cell's score and reason agree.
+    monkeypatch.setattr(grade_module, "save_cached", real_save)
+    local = tmp_path / "local" / hs.ASSIGNMENT
+    grade(hs.ASSIGNMENT, tmp_path / "subs", local, seed=SEED, limits=hs.limits(), progress=False)
+    for name in expected:
+        on_cluster = json.loads((out / "work" / "results" / f"{name}.json").read_text())
+        on_one = json.loads((local / "work" / "results" / f"{name}.json").read_text())
+        assert on_cluster["scores"] == on_one["scores"], name
+        assert on_cluster["reasons"] == on_one["reasons"], name
 
 
 @pytest.mark.skipif(postgres_binaries() is not None, reason=str(postgres_binaries()))
@@ -114,8 +127,6 @@ def test_postgresql_gradebook_on_a_real_server(tmp_path, cluster):
         rows = grade(hs.ASSIGNMENT, tmp_path / "subs", out, limits=hs.limits(), progress=False,
                      scheduler=cluster.address, db=pg.url)
         assert {r["student_id"]: float(r["score"]) for r in rows} == expected
-        import json
-
         results = {n: json.loads((out / "work" / "results" / f"{n}.json").read_text()) for n in names}
         with Gradebook(pg.url) as gb:
             for name in names:

@@ -153,6 +153,13 @@ def test_csv_is_nbgrader_export_format_and_summary_exists(batch):
                       "raw_score", "late_submission_penalty", "score", "max_score"]
     summary = (root / "out" / "summary.md").read_text()
     assert "| cosine-tests | 2 |" in summary and "Needs a human look" in summary
+    # Which limits held is stated, whether the grader is root (cgroups where the host allows) or not.
+    assert "## Limits that held" in summary
+    if sandbox.cgroups_available():
+        assert "- held: memory and process count of each whole sandbox (cgroups)" in summary
+    else:
+        assert "- **not applied**: memory and process-count cgroups" in summary
+    assert ("- held: separate unprivileged uid per sandbox" in summary) == (os.geteuid() == 0)
     assert (root / "out" / "histogram.png").read_bytes().startswith(b"\x89PNG")
 
 
