@@ -83,7 +83,7 @@ def _stage(run_id: str, blob: bytes) -> tuple[Path, Path, Path]:
     with _STAGE_LOCK:
         if run_id in _STAGES and _STAGES[run_id][0].exists():
             return _STAGES[run_id]
-        root = Path(tempfile.mkdtemp(prefix=f"autograder-{run_id[:12]}-"))
+        root = Path(tempfile.mkdtemp(prefix=f"autograder-{run_id[:12]}-", dir=_scratch()))
         lib = sandbox.stage_probe(root / "probe")
         with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
             tar.extractall(root, filter="data")
@@ -94,6 +94,16 @@ def _stage(run_id: str, blob: bytes) -> tuple[Path, Path, Path]:
         os.chmod(root, 0o755)
         _STAGES[run_id] = (lib, inputs, jobs)
         return _STAGES[run_id]
+
+
+def _scratch() -> str | None:
+    """The Dask worker's own scratch folder (what a killed worker leaves there, Dask clears), else the temp dir."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return None
 
 
 def cleanup(run_id: str) -> int:
