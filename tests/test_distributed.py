@@ -185,3 +185,22 @@ def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
     with pytest.raises(distributed.WorkerMismatch, match="other autograder code"):
         distributed.remote_run("run", "0" * 64, blob, load_assignment(hs.ASSIGNMENT), sub, hs.limits(), False)
     assert distributed.code_digest() == grade_module._code_digest()
+
+
+def test_command_line_grades_on_the_cluster_by_scheduler_file(tmp_path, cluster, capsys):
+    """``--scheduler scheduler.json``: the command grades on the cluster; the summary says, per worker, which
+    limits it could not apply (none, where workers are root and can make cgroups)."""
+    from autograder.grade import main
+
+    write(tmp_path / "subs", ["correct", "invalid-json"])
+    out = tmp_path / "grading" / hs.ASSIGNMENT
+    status = main([hs.ASSIGNMENT, str(tmp_path / "subs"), "--out", str(out), "--quiet", "--function-timeout", "5",
+                   "--scheduler", str(cluster.scheduler_file)])
+    assert status == 1  # invalid-json needs a human look
+    printed = capsys.readouterr().out
+    assert "needs review" in printed and "12.0 / 12" in printed
+    summary = (out / "summary.md").read_text()
+    assert "Notebooks ran on Dask workers" in summary and "(Dask worker, pid" in summary
+    full = os.geteuid() == 0 and sandbox.cgroups_available()
+    assert ("every limit applied" in summary) == full
+    assert ("limit not applied here" in printed) == (not full)
