@@ -188,9 +188,9 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
                                         unsafe_no_sandbox, _CODE_DIGEST)
 
     # Stages 4 to 6 (judge, record, report): here only, by the process that owns the gradebook.
-    db_url = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
+    db_url = gradebook_url(db) or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     _fast_alembic_version()
-    with Gradebook(db_url) as gb:
+    with open_gradebook(Gradebook, db_url) as gb:
         ensure_assignment(gb, spec)
         write_course_folders(course_root(out), spec)
         for r in results.values():
@@ -249,6 +249,31 @@ def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[
     with summary.open("a") as fh:
         fh.write("\n".join(lines) + "\n")
     return held, missing
+
+
+def gradebook_url(db: str | None) -> str | None:
+    """``postgresql://...`` means the psycopg 3 driver the course installs (SQLAlchemy's default is psycopg2)."""
+    if db and db.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg2  # noqa: F401 - SQLAlchemy's default driver, if someone installed it
+        except ImportError:
+            return "postgresql+psycopg://" + db.split("://", 1)[1]
+    return db
+
+
+def open_gradebook(gradebook_class, url: str):
+    """nbgrader's gradebook at ``url``, or a clear error (the URL's password hidden) instead of a traceback."""
+    try:
+        return gradebook_class(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors for a bad URL, a missing driver, a server down
+        from sqlalchemy.engine import make_url
+
+        try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001
+            shown = "(the --db URL)"
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise SystemExit(f"cannot open the gradebook {shown}: {type(exc).__name__}: {first}") from None
 
 
 def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None) -> None:

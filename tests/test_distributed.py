@@ -204,3 +204,17 @@ def test_command_line_grades_on_the_cluster_by_scheduler_file(tmp_path, cluster,
     full = os.geteuid() == 0 and sandbox.cgroups_available()
     assert ("every limit applied" in summary) == full
     assert ("limit not applied here" in printed) == (not full)
+
+
+def test_a_gradebook_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    from autograder.grade import gradebook_url
+
+    assert gradebook_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert gradebook_url("sqlite:///x.db") == "sqlite:///x.db"
+    write(tmp_path / "subs", ["invalid-json"])  # nothing to run: the gradebook is the first thing to fail
+    from tests.servers import free_port
+
+    url = f"postgresql://grader:SECRET@127.0.0.1:{free_port()}/course"
+    with pytest.raises(SystemExit, match="cannot open the gradebook postgresql") as error:
+        grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", db=url, limits=hs.limits(), progress=False)
+    assert "SECRET" not in str(error.value)
