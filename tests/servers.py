@@ -76,6 +76,13 @@ class DaskCluster:
         with Client(self.address, timeout="30s") as client:
             return client.run(os.getpid)
 
+    def worker_names(self) -> dict[str, str]:
+        """Worker address -> its name (``w0``, ``w1``: also its scratch folder under ``folder``)."""
+        from distributed import Client
+
+        with Client(self.address, timeout="30s") as client:
+            return {addr: info["name"] for addr, info in client.scheduler_info()["workers"].items()}
+
     def worker_count(self) -> int:
         from distributed import Client
 

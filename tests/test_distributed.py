@@ -45,6 +45,21 @@ def cluster(tmp_path_factory):
         yield c
 
 
+def sandboxes() -> list[str]:
+    """Command lines of every bubblewrap process on the machine."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    args = fh.read().split(b"\0")
+            except OSError:
+                continue
+            if args and args[0].endswith(b"bwrap"):
+                found.append(b" ".join(args).decode(errors="replace"))
+    return found
+
+
 def scores_in(db: str, names) -> dict:
     from nbgrader.api import Gradebook
 
@@ -77,6 +92,7 @@ def test_a_killed_worker_loses_nobody_and_grades_nobody_twice(tmp_path, monkeypa
     from distributed import Client
 
     pids = cluster.worker_pids()
+    names = cluster.worker_names()
     thread = threading.Thread(target=run)
     thread.start()
     killed = None
@@ -98,6 +114,12 @@ def test_a_killed_worker_loses_nobody_and_grades_nobody_twice(tmp_path, monkeypa
     worker, keys = killed
     assert any(sub in k for k in keys for sub in NAMES), keys
     assert cluster.worker_count() == 1, "the killed worker should be gone"
+    # Its sandboxes died with it (bubblewrap's --die-with-parent): nothing runs from its scratch folder.
+    scratch = str(cluster.folder / names[worker])
+    deadline = time.monotonic() + 20
+    while (left := [p for p in sandboxes() if scratch in p]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, left
     rows = box["rows"]
     assert sorted(r["student_id"] for r in rows) == sorted(expected)
     assert recorded == {name: 1 for name in expected}
