@@ -26,7 +26,11 @@ Written under ``--out`` (default ``OUT_ROOT/<assignment>``): ``grades.csv`` (``n
 ``feedback/<student>/<assignment>/<notebook>.html``, ``summary.md`` and ``histogram.png`` (every graded
 student of the assignment, with a grader's scores and late penalties from the gradebook: ``autograder/term.py``),
 ``logs/<student>.log``, and ``work/`` (the run's secret seed and cached results; re-running resumes from it).
-``--student ID`` grades only some students. Exit status 0 if every submission was graded normally,
+``--student ID`` grades only some students. The grading root (the parent of ``--out``) is an nbgrader course root:
+``autograded/<student>/<assignment>/`` notebooks and ``source/``, ``release/`` (``autograder.nbgrader_layout``), so
+nbgrader's formgrader, ``generate_feedback`` and ``export`` work on the results. ``--scheduler`` runs the notebooks
+on a Dask cluster (``autograder.distributed``); judging and every write stay in this process.
+Exit status 0 if every submission was graded normally,
 1 if at least one needs a human look (listed in summary.md), 2 on a usage error.
 """
 from __future__ import annotations
@@ -41,20 +45,19 @@ import secrets
 import shutil
 import sys
 import time
-import zlib
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder import sandbox
+from autograder import distributed, sandbox
+from autograder.nbgrader_layout import course_root, write_autograded, write_course_folders
 from autograder.release import REPO
 from autograder.stages.collect import Skipped, Submission, collect, student_id  # noqa: F401 - public names
 from autograder.stages.judge import StudentResult, failed_result, judge, judge_function  # noqa: F401
 from autograder.stages.prepare import Assignment, load_assignment, prepare_inputs
 from autograder.stages.record import ensure_assignment, load_cached, record, save_cached
 from autograder.stages.report import console_lines, shared_mathjax, write_feedback, write_log
-from autograder.stages.run import merge, parse_notebook, run_submission  # noqa: F401
+from autograder.stages.run import execute, judge_ran, merge, parse_notebook, run_submission  # noqa: F401
 
 VERSION = "3"  # cached results are also invalidated by any change of the package's code (_code_digest)
 _CODE_DIGEST = ""
@@ -66,6 +69,8 @@ class Rows(list):
     ran: int = 0
     cached: int = 0
     skipped: list = []
+    held: list = []     # limits that held on this host (sandbox.isolation_report)
+    missing: list = []  # and those that did not (e.g. cgroups, which need root)
 
 
 def run_seed(work: Path, seed: int | None) -> int:
@@ -158,11 +163,15 @@ def _mtime(sub: Submission) -> datetime | None:
 def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None, *, db: str | None = None,
           jobs: int = 2, limits: sandbox.Limits | None = None, unsafe_no_sandbox: bool = False,
           force: bool = False, progress: bool = True, mathjax: str | None = None,
-          shard: tuple[int, int] | None = None, students: list[str] | None = None,
-          timestamps: str | Path | None = None) -> Rows:
+          students: list[str] | None = None, timestamps: str | Path | None = None, scheduler=None) -> Rows:
     """Grade every submission in ``submissions`` (or only those of ``students``); return the rows of the grades
     CSV of the students graded in this run. The gradebook is the term's (``OUT/../gradebook.db`` unless ``db``);
-    ``summary.md``, the histogram and ``grades.csv`` describe every graded student of the assignment."""
+    ``summary.md``, the histogram and ``grades.csv`` describe every graded student of the assignment.
+
+    ``scheduler``: None runs the notebooks in a local pool of ``jobs`` sandboxes; a Dask scheduler's address
+    (``tcp://host:8786``), scheduler file, cluster or client runs them on that cluster's workers
+    (``autograder.distributed``). Either way, judging and every write happen here.
+    """
     from tqdm.auto import tqdm
 
     from autograder import term
@@ -201,9 +210,6 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
             raise SystemExit(f"no submission of {', '.join(unknown)} in {submissions} (found: "
                              f"{', '.join(sorted(s.student for s in subs)[:20]) or 'none'})")
         subs = [s for s in subs if s.student in wanted]
-    if shard:
-        k, n = shard
-        subs = [s for s in subs if zlib.crc32(s.student.encode()) % n == k - 1]
     if timestamps == "mtime":
         for sub in subs:
             sub.timestamp = sub.timestamp or _mtime(sub)
@@ -215,7 +221,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     if db is None and legacy.exists():
         print(f"warning: {legacy} is a gradebook of an earlier version (one per assignment); this run uses the term's "
               f"gradebook {out.parent / 'gradebook.db'} (see docs/grading.md, 'A term')", file=sys.stderr)
-    gb = term.open_gradebook(term.db_url(out.parent, db))
+    gb = open_gradebook(term.open_gradebook, term.db_url(out.parent, gradebook_url(db)))
     ensure_assignment(gb, spec)
     gone = term.excluded(gb, spec.name)
     if students and set(wanted) & set(gone):
@@ -260,37 +266,51 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     for i in range(max(1, jobs)):
         slots.put(base + i)
 
-    def work_one(sub, key):
-        # Stages 3 and 4: run sandboxed, judge.
+    def run_one(item):
+        # Stage 3 on this machine (the local pool).
+        sub, key = item
         uid = slots.get()
         try:
-            return run_submission(spec, sub, functions, own_limits[sub.student], lib, inputs, jobs_dir, uid,
-                                  unsafe_no_sandbox, key)
-        except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
-            return failed_result(spec, sub, f"the grader failed on this submission ({type(exc).__name__}: {exc})", key)
+            return execute(spec, sub, own_limits[sub.student], lib, inputs, jobs_dir, uid, unsafe_no_sandbox)
         finally:
             slots.put(uid)
 
-    # Stages 5 and 6: record, report.
+    keys = dict((sub.student, key) for sub, key in todo)
+    workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
+    if scheduler is None or not todo:
+        finished = ((sub, ran) for (sub, _), ran in distributed.run_local(todo, run_one, jobs))
+    else:
+        finished = distributed.run_dask(scheduler, inputs, spec, [sub for sub, _ in todo],
+                                        lambda s: own_limits[s.student], unsafe_no_sandbox, _CODE_DIGEST)
+
+    # Stages 4 to 6 (judge, record, report): here only, by the process that owns the gradebook.
     with gb:
+        write_course_folders(course_root(out), spec)
         for r in results.values():
             _finish(gb, spec, r, by_student[r.student], out, mathjax, penalties)
         bar = tqdm(total=len(subs), initial=len(results), desc=f"grading {assignment}", unit="student",
                    disable=not progress)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(work_one, sub, key) for sub, key in todo]
-            for fut in as_completed(futures):
-                r = fut.result()
-                results[r.student] = r
-                save_cached(cache, r)
-                _finish(gb, spec, r, by_student[r.student], out, mathjax, penalties)
-                bar.update(1)
+        for sub, ran in finished:
+            key = keys[sub.student]
+            if getattr(ran, "missing", None) is not None:
+                workers[ran.host] = ran.missing
+            try:
+                if isinstance(ran, BaseException):
+                    raise ran
+                r = judge_ran(spec, sub, ran, functions, own_limits[sub.student], key)
+            except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
+                r = failed_result(spec, sub, distributed.failure_reason(exc), key)
+            results[r.student] = r
+            save_cached(cache, r)
+            _finish(gb, spec, r, by_student[r.student], out, mathjax, penalties)
+            bar.update(1)
         bar.close()
         # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
         term.refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
                      skipped=skipped, cached=cached)
     shutil.rmtree(run_dir, ignore_errors=True)
     ordered = [results[s.student] for s in subs]
+    held, missing = _isolation(out / "summary.md", unsafe_no_sandbox, workers if scheduler is not None else None)
     with (out / "grades.csv").open(newline="") as fh:
         rows = Rows(csv.DictReader(fh))
     graded = {s.student for s in subs}
@@ -299,7 +319,54 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     for row in rows:
         row["needs_review"] = row["student_id"] in needs
     rows.ran, rows.cached, rows.skipped = len(todo), cached, skipped
+    rows.held, rows.missing = held, missing
     return rows
+
+
+def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[str], list[str]]:
+    """Add to summary.md which limits held for this run (some need root: docs/grading.md); on a cluster, as each
+    worker that ran a notebook reported them."""
+    if workers is None:
+        held, missing = sandbox.isolation_report(unsafe)
+        lines = ["", "## Limits that held", "",
+                 f"Notebooks ran on this machine as {'root' if os.geteuid() == 0 else 'an ordinary user'}.", ""]
+        lines += [f"- held: {h}" for h in held] + [f"- **not applied**: {m}" for m in missing]
+    else:
+        held, missing = [], []
+        lines = ["", "## Limits that held", "", "Notebooks ran on Dask workers; each reported what it could not apply.", ""]
+        for host, gaps in sorted(workers.items()):
+            lines.append(f"- {host}: " + ("every limit applied" if not gaps else "**not applied**: " + "; ".join(gaps)))
+            missing += [f"{m} (on {host})" for m in gaps]
+        if not workers:
+            lines.append("- no notebook ran in this run (every result was reused)")
+    with summary.open("a") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return held, missing
+
+
+def gradebook_url(db: str | None) -> str | None:
+    """``postgresql://...`` means the psycopg 3 driver the course installs (SQLAlchemy's default is psycopg2)."""
+    if db and db.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg2  # noqa: F401 - SQLAlchemy's default driver, if someone installed it
+        except ImportError:
+            return "postgresql+psycopg://" + db.split("://", 1)[1]
+    return db
+
+
+def open_gradebook(gradebook_class, url: str):
+    """nbgrader's gradebook at ``url``, or a clear error (the URL's password hidden) instead of a traceback."""
+    try:
+        return gradebook_class(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors for a bad URL, a missing driver, a server down
+        from sqlalchemy.engine import make_url
+
+        try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001
+            shown = "(the --db URL)"
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise SystemExit(f"cannot open the gradebook {shown}: {type(exc).__name__}: {first}") from None
 
 
 def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
@@ -309,6 +376,7 @@ def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: P
     record(gb, spec, result, sub.timestamp)
     term.settle(gb, spec, result.student, penalties)
     standing = term.standing(gb, spec, result.student)
+    write_autograded(course_root(out), spec, result, sub)
     write_feedback(out, spec, result, mathjax, standing)
     write_log(out / "logs" / f"{result.student}.log", result, sub, standing)
 
@@ -352,8 +420,10 @@ def main(argv: list[str]) -> int:
                              "never a CDN)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run student code without bubblewrap (resource limits only; no file-system or network isolation)")
-    parser.add_argument("--shard", default=None, metavar="K/N",
-                        help="grade only shard K of N (students split by a hash of their id), e.g. 1/3 on a first machine")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the notebooks on a Dask cluster: its scheduler's address (tcp://host:8786) or "
+                             "scheduler file (*.json); default: a local pool of --jobs sandboxes on this machine. "
+                             "Judging and the gradebook stay in this process (docs/grading.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     out = args.out or (args.out_root or REPO / "grading") / args.assignment
@@ -361,21 +431,17 @@ def main(argv: list[str]) -> int:
                             notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
                             total_memory_mb=args.total_memory_mb,
                             processes=args.processes, cpu_seconds=int(max(args.notebook_timeout, 1)))
-    shard = None
-    if args.shard:
-        try:
-            k, n = (int(v) for v in args.shard.split("/"))
-            assert 1 <= k <= n
-        except (ValueError, AssertionError):
-            parser.error("--shard takes K/N with 1 <= K <= N, e.g. 2/3")
-        shard = (k, n)
+    if args.scheduler and not (args.scheduler.endswith(".json") or "://" in args.scheduler):
+        parser.error("--scheduler takes a Dask scheduler address such as tcp://host:8786, or a scheduler file *.json")
     start = time.perf_counter()
     rows = grade(args.assignment, args.submissions, out, args.seed, db=args.db, jobs=args.jobs, limits=limits,
                  unsafe_no_sandbox=args.unsafe_no_sandbox, force=args.force, progress=not args.quiet,
-                 mathjax=args.mathjax, shard=shard, students=args.student, timestamps=args.timestamps)
+                 mathjax=args.mathjax, students=args.student, timestamps=args.timestamps, scheduler=args.scheduler)
     took = time.perf_counter() - start
     for line in console_lines(rows, out, took, rows.ran, rows.cached):
         print(line)
+    for line in rows.missing:
+        print(f"limit not applied here: {line}")
     if rows.skipped:
         print(f"not graded: {len(rows.skipped)} entr{'y' if len(rows.skipped) == 1 else 'ies'} of the submissions folder "
               f"(listed with the reason in {out / 'summary.md'})")

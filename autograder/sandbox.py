@@ -363,3 +363,31 @@ def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_U
         shutil.rmtree(cwd, ignore_errors=True)
     return RunOutput(b"".join(channel), b"".join(out), b"".join(err), proc.returncode, timed_out, bool(c_over),
                      time.monotonic() - start, notes)
+
+
+def isolation_report(unsafe: bool = False) -> tuple[list[str], list[str]]:
+    """Which limits held on this host for this run, and which did not: ``(held, not_applied)``, in words.
+
+    Some layers need root (a separate sandbox uid; memory and pids cgroups); an instructor grading as an
+    ordinary user gets the rest, and the summary and console say so instead of implying the root guarantees.
+    """
+    root = os.geteuid() == 0
+    held, missing = [], []
+    if unsafe:
+        missing.append("sandbox (bubblewrap): --unsafe-no-sandbox, so no file-system, network or process isolation")
+    else:
+        held.append("sandbox (bubblewrap): private file system view, no network, own PID/IPC/UTS namespaces"
+                    + ("" if root else " (in a user namespace)"))
+    held.append("per-process limits (prlimit): CPU time, address space, file size, open files; the wall clock "
+                "of each notebook")
+    if root and not unsafe:
+        held.append("separate unprivileged uid per sandbox; process limit per sandbox")
+    else:
+        missing.append("separate sandbox uid (needs root): the process limit counts every process of "
+                       f"{'your user' if not root else 'the grader'}, not of one sandbox")
+    if cgroups_available():
+        held.append("memory and process count of each whole sandbox (cgroups)")
+    else:
+        missing.append("memory and process-count cgroups of each whole sandbox (need root and writable cgroup v1 "
+                       "memory/pids hierarchies): a submission can use up to processes x address space of RAM")
+    return held, missing

@@ -348,10 +348,11 @@ os.write(int(os.environ["AUTOGRADER_CHANNEL_FD"]), b"AGW1 all tests passed, full
 }
 
 
-def write_all(folder: Path) -> dict[str, Hostile]:
-    """Write every case into ``folder`` in its layout; return the cases."""
+def write_all(folder: Path, names=None) -> dict[str, Hostile]:
+    """Write every case (or only ``names``) into ``folder`` in its layout; return the cases written."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, case in CASES.items():
+    chosen = {name: CASES[name] for name in names} if names else CASES
+    for name, case in chosen.items():
         data = case.build()
         if case.layout == "flat":
             (folder / f"{name}.ipynb").write_bytes(data)
@@ -367,4 +368,4 @@ def write_all(folder: Path) -> dict[str, Hostile]:
         elif case.layout == "empty-dir":
             (folder / name / ASSIGNMENT).mkdir(parents=True)
             (folder / name / ASSIGNMENT / "README.txt").write_text("forgot the notebook")
-    return CASES
+    return chosen

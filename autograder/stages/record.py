@@ -51,7 +51,8 @@ def record(gb, assignment: Assignment, result: StudentResult, timestamp=None) ->
     for cell in assignment.tests:
         grade = gb.find_grade(cell.grade_id, assignment.notebook, assignment.name, result.student)
         grade.auto_score = float(result.scores.get(cell.grade_id, 0.0))
-        grade.needs_manual_grade = False
+        # A flagged submission waits for a human in nbgrader's formgrader until someone gives a manual score.
+        grade.needs_manual_grade = bool(result.review) and grade.manual_score is None
     gb.db.commit()
 
 

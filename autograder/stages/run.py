@@ -13,6 +13,7 @@ import ast
 import json
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import sandbox
@@ -136,14 +137,29 @@ def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list
     return merged, notes
 
 
-def run_submission(assignment: Assignment, sub: Submission, functions: dict, limits: sandbox.Limits, lib: Path,
-              inputs: Path, jobs_dir: Path, uid: int, unsafe: bool, key: str) -> StudentResult:
-    language = submission_language(sub.data)
+@dataclass
+class Ran:
+    """What running one notebook gave (on whichever machine ran it): the merged cells, the notes so far and the
+    sandbox's raw output; or ``problem`` when there was nothing to run. The judge turns it into a result."""
+
+    student: str
+    merged: list
+    notes: list
+    run: sandbox.RunOutput | None = None
+    problem: str | None = None
+    review: bool = False
+    host: str = ""                                # the machine that ran it (a Dask worker's) ...
+    missing: list | None = None                   # ... and the limits that could not be applied there
+
+
+def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib: Path, inputs: Path,
+            jobs_dir: Path, uid: int, unsafe: bool) -> Ran:
+    """Stage 3 only (no reference, no expected value needed): rebuild the notebook and run it in the sandbox."""
     if sub.problem:
-        return _in(language, failed_result(assignment, sub, sub.problem, key))
+        return Ran(sub.student, [], list(sub.notes), problem=sub.problem, review=True)
     cells, problem, notes = parse_notebook(sub.data or b"")
     if problem:
-        return _in(language, failed_result(assignment, sub, problem, key))
+        return Ran(sub.student, [], list(sub.notes), problem=problem, review=True)
     merged, merge_notes = merge(assignment, cells)
     notes = sub.notes + notes + merge_notes
     job = jobs_dir / sub.student
@@ -162,8 +178,17 @@ def run_submission(assignment: Assignment, sub: Submission, functions: dict, lim
         run = sandbox.run(job, lib, inputs, limits, uid=uid, unsafe=unsafe)
     finally:
         shutil.rmtree(job, ignore_errors=True)
-    result = judge(sub.student, merged, run, functions, limits, notes, key)
-    result.review = result.review or sub.review
+    return Ran(sub.student, merged, notes, run, review=sub.review)
+
+
+def judge_ran(assignment: Assignment, sub: Submission, ran: Ran, functions: dict, limits: sandbox.Limits,
+              key: str) -> StudentResult:
+    """Stage 4 on the grader's side: the expected values never leave the process that owns the gradebook."""
+    language = submission_language(sub.data)
+    if ran.problem is not None:
+        return _in(language, failed_result(assignment, sub, ran.problem, key))
+    result = judge(sub.student, ran.merged, ran.run, functions, limits, list(ran.notes), key)
+    result.review = result.review or ran.review
     return _in(language, result)
 
 
@@ -181,3 +206,10 @@ def submission_language(data: bytes | None) -> str:
 def _in(language: str, result: StudentResult) -> StudentResult:
     result.language = language
     return result
+
+
+def run_submission(assignment: Assignment, sub: Submission, functions: dict, limits: sandbox.Limits, lib: Path,
+                   inputs: Path, jobs_dir: Path, uid: int, unsafe: bool, key: str) -> StudentResult:
+    """Run and judge one submission on this machine."""
+    ran = execute(assignment, sub, limits, lib, inputs, jobs_dir, uid, unsafe)
+    return judge_ran(assignment, sub, ran, functions, limits, key)
