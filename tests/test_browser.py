@@ -118,6 +118,15 @@ EDITIONS = PAGES + ["zh/" + page for page in PAGES]
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei"]
 
 
+def first_heading(page_html: str) -> str:
+    """The text of the first <h1> of a built page (its permalink sign removed)."""
+    import re
+
+    m = re.search(r"<h1[^>]*>(.*?)</h1>", page_html, re.S)
+    text = re.sub(r"<a class=\"headerlink\".*?</a>", "", m.group(1), flags=re.S) if m else ""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
 CJK_HINTS = ["WenQuanYi", "Noto Sans CJK", "Noto Serif CJK", "Source Han", "Droid Sans Fallback"]
 
 
@@ -135,7 +144,7 @@ def rendering_fonts(page, selector: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("page", EDITIONS)
-def test_page_loads_cleanly_with_math_and_figures(visit, page):
+def test_page_loads_cleanly_with_math_and_figures(visit, page, built_book):
     visit.open(html_path(page))
     p = visit.page
     assert p.title(), "page has no <title>"
@@ -154,12 +163,19 @@ def test_page_loads_cleanly_with_math_and_figures(visit, page):
         han = sum('\u4e00' <= ch <= '\u9fff' for ch in text)
         latin = sum(ch.isascii() and ch.isalpha() for ch in text)
         assert han > 50, f"only {han} Chinese characters on a page of the Chinese edition"
-        heading = p.locator("article h1").first.inner_text()
-        assert any('\u4e00' <= ch <= '\u9fff' for ch in heading), f"untranslated heading {heading!r}"
-        used = rendering_fonts(p, "article h1")
+        heading = p.locator("article h1").first.inner_text().strip().rstrip("#").strip()
+        english = first_heading((built_book / (page.removeprefix("zh/") + ".html")).read_text(encoding="utf-8"))
+        # Translated: Chinese, or at least not the English title (a name such as "Transformer" may stay Latin).
+        assert heading != english and (any('\u4e00' <= ch <= '\u9fff' for ch in heading) or len(heading) < len(english)), (
+            f"untranslated heading {heading!r} (English: {english!r})")
+        # The first paragraph with Chinese in it, marked so that the DevTools protocol can find it.
+        p.evaluate("""() => { const el = [...document.querySelectorAll('article p')]
+                                  .find(e => /[\u4e00-\u9fff]/.test(e.textContent));
+                               if (el) el.id = 'first-chinese-paragraph'; }""")
+        used = rendering_fonts(p, "#first-chinese-paragraph")
         cjk = {name: n for name, n in used.items() if any(f.lower() in name.lower() for f in CJK_FONTS + CJK_HINTS)}
-        assert cjk, f"the heading's Chinese is not drawn with a CJK font (fonts used: {used}); install fonts-wqy-zenhei"
-        print(f"{page}: {han} Chinese characters, {latin} Latin letters (code and names); heading drawn with {cjk}")
+        assert cjk, f"the Chinese text is not drawn with a CJK font (fonts used: {used}); install fonts-wqy-zenhei"
+        print(f"{page}: {han} Chinese characters, {latin} Latin letters (code and names); text drawn with {cjk}")
 
     math = p.evaluate("""() => {
         const maths = [...document.querySelectorAll('article .math, article span.math, article div.math')];

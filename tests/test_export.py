@@ -132,8 +132,8 @@ def test_release_rejects_an_unknown_assignment_before_running_nbgrader():
 
 
 def test_make_release_passes_one_assignment():
-    dry = subprocess.run(["make", "-n", "release", "ASSIGNMENT=03-qkv"], capture_output=True, text=True, cwd=REPO)
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "release", "ASSIGNMENT=03-qkv"], capture_output=True, text=True, cwd=REPO)
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.strip().splitlines()[-1].endswith("-m autograder release 03-qkv")
-    every = subprocess.run(["make", "-n", "release"], capture_output=True, text=True, cwd=REPO)
+    every = subprocess.run(["make", "--no-print-directory", "-n", "release"], capture_output=True, text=True, cwd=REPO)
     assert every.stdout.strip().splitlines()[-1].rstrip().endswith("-m autograder release")
