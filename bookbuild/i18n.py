@@ -120,6 +120,33 @@ class _ChineseExercises(Transform):
                     text.parent.replace(text, nodes.Text(str(text).replace("exercises/", "exercises/zh/", 1)))
 
 
+class _TranslateTocCaptions(Transform):
+    """The part captions of the table of contents (``_toc.yml``) are messages of the root page's catalog, but
+    sphinx-external-toc inserts its toctrees (priority 100) after Sphinx has translated the page (``Locale``, 20):
+    translate their captions here, from the same catalog."""
+
+    default_priority = 110
+
+    def apply(self, **kwargs) -> None:
+        from os import path
+
+        from sphinx.locale import init as init_locale
+        from sphinx.util.i18n import docname_to_domain
+
+        env = getattr(self.document.settings, "env", None)
+        if env is None or not is_zh(env.app):
+            return
+        toctrees = [n for n in self.document.findall(addnodes.toctree) if n.get("caption")]
+        if not toctrees:
+            return
+        dirs = [path.join(env.srcdir, d) for d in env.config.locale_dirs]
+        catalog, found = init_locale(dirs, env.config.language, docname_to_domain(env.docname, env.config.gettext_compact))
+        if not found:
+            return
+        for node in toctrees:
+            node["caption"] = catalog.gettext(node["caption"])
+
+
 def _patch_glue() -> None:
     """Let ``{glue:text}`` inside a translated message read the glued values of the page being translated."""
     from myst_nb import sphinx_ as nb_sphinx
@@ -189,7 +216,20 @@ def _add_static(app: Sphinx, config) -> None:
         import jieba  # noqa: F401
 
         config.html_search_language = "zh"
+        config.html_title = translated_title(Path(app.srcdir), config.html_title)
         config.html_search_options = {**(config.html_search_options or {}), "dict": str(search_dictionary(app))}
+
+
+def translated_title(srcdir: Path, title: str) -> str:
+    """The book's title (``_config.yml``) in Chinese: the translation of the root page's heading, which is the title."""
+    from babel.messages.pofile import read_po
+
+    for po in sorted((srcdir / "locales" / ZH / "LC_MESSAGES" / "book").glob("*.po")):
+        with open(po, "rb") as f:
+            message = read_po(f).get(title)
+        if message is not None and message.string and not message.fuzzy:
+            return message.string
+    return title
 
 
 def search_dictionary(app: Sphinx) -> Path:
@@ -234,6 +274,7 @@ def setup(app: Sphinx) -> None:
     app.add_transform(_MathIsNotAMessage)
     app.add_transform(_DiagramAltIsAMessage)
     app.add_transform(_ChineseExercises)
+    app.add_transform(_TranslateTocCaptions)
     app.add_node(graphviz_alt)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _css)

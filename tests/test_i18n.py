@@ -204,3 +204,24 @@ def test_every_glossary_term_links_to_where_it_is_taught_in_both_editions(built_
     assert len(english) == len(glossary_terms(REPO)) and set(chinese) == set(english)
     assert not [t for t, n in english.items() if not n], "terms with no 'First used in' link (English)"
     assert not [t for t, n in chinese.items() if not n], "terms with no '首次出现于' link (Chinese)"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_chinese_navigation_and_title_are_translated(built_book):
+    """The sidebar's part captions (from _toc.yml) and the book's title are Chinese in the Chinese edition."""
+    import yaml
+    from babel.messages.pofile import read_po
+
+    with open(translations.CATALOGS / "book" / "intro.po", "rb") as f:
+        catalog = read_po(f)
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    captions = [part["caption"] for part in toc.get("parts", [])]
+    assert captions
+    page = (built_book / "zh" / "book" / "03-three-stages" / "index.html").read_text(encoding="utf-8")
+    nav = page.split('<nav class="bd-docs-nav', 1)[-1].split("</nav>", 1)[0]
+    for caption in captions:
+        chinese = catalog.get(caption).string
+        assert chinese and chinese in nav and caption not in nav, caption
+    title = re.search(r"<title>(.*?)</title>", page).group(1)
+    assert re.search(r"[\u4e00-\u9fff]", title.split("&#8212;")[-1]), f"untranslated book title in {title!r}"
