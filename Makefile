@@ -11,7 +11,7 @@ JOBS    ?= 2
 export PYTHONPATH := $(CURDIR):$(CURDIR)/lib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book serve test release grade score extend exclude duedate roster bench clean help
+.PHONY: book serve test variants release grade score extend exclude duedate roster bench clean help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -47,6 +47,12 @@ $(DOT):
 
 book: $(STAMP) $(ASSETS) $(DOT)
 	$(PY) -m bookbuild build
+
+# The variant check (bookbuild/variants.py): every page that trains or samples, under three seeds, every CPU
+# kernel path PyTorch can take here and 1 or 2 threads; prints the table of guards held (about an hour on 2 cores).
+# `make test` runs its quick slice on every downloaded page (tests/test_download.py).
+variants: $(STAMP) $(ASSETS) $(DOT)
+	$(PY) -m bookbuild variants --jobs $(JOBS) $(ARGS)
 
 serve: book
 	$(PY) -m bookbuild serve

@@ -203,7 +203,8 @@ def main(argv: list[str]) -> int:
         for page in sync(code_pages()):
             print(f"updated {page.relative_to(REPO)}")
         return 0
-    print("usage: python -m bookbuild build | serve [PORT] | run-page PAGE.md ... | sync-install-cells", file=sys.stderr)
+    print("usage: python -m bookbuild build | serve [PORT] | run-page PAGE.md ... | sync-install-cells | variants",
+          file=sys.stderr)
     return 2
 
 
