@@ -193,8 +193,7 @@ def train_lm(data: np.ndarray, vocab: CharVocab, causal: bool, steps: int = 400,
         opt.step()
         sched.step()
         result.losses.append(loss.item())
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix({"loss, mean of last 20 steps": f"{np.mean(result.losses[-20:]):.3f}"}, refresh=False)
         result.steps = step + 1
     bar.close()
     result.seconds = time.perf_counter() - start

@@ -126,12 +126,14 @@ def train(model: OneLayerAttentionModel, steps: int = 300, batch_size: int = 64,
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
-    for _ in tqdm(range(steps), desc="training", disable=not progress):
+    bar = tqdm(range(steps), desc="training", disable=not progress)
+    for _ in bar:
         loss = _loss(model, data[torch.randint(n_train, (batch_size,))])
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        bar.set_postfix({"loss, mean of last 20 steps": f"{np.mean(losses[-20:]):.3f}"}, refresh=False)
     return losses
 
 

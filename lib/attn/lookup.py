@@ -34,7 +34,7 @@ VARIANTS = (
 
 def local_weights(scores, p, D: int, gaussian: bool = True):
     """Luong's local attention (eq-var-window, eq-var-localp): softmax of ``scores`` (..., n) over the
-    window |s - p| <= D around the centres ``p`` (..., 1), times a Gaussian of sigma = D / 2 around p
+    window |j - p| <= D around the centres ``p`` (..., 1), times a Gaussian of sigma = D / 2 around p
     (local-p; ``gaussian=False`` gives local-m's plain windowed softmax). Zero outside the window."""
     pos = torch.arange(scores.shape[-1], dtype=scores.dtype)  # (n,) source positions 0..n-1
     inside = (pos - p).abs() <= D  # (..., n); never empty: the nearest position is within 1/2 of p

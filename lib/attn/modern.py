@@ -109,12 +109,16 @@ def train_decoder(task, h_kv: int, n: int = 32, steps: int = 200, batch: int = 3
     gen = torch.Generator().manual_seed(seed)
     model = TinyDecoder(vocab=task.vocab, h_kv=h_kv, max_len=n)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in tqdm(range(steps), desc=f"h_kv={h_kv}", disable=not progress, mininterval=1.0):
+    losses = []
+    bar = tqdm(range(steps), desc=f"h_kv={h_kv}", disable=not progress, mininterval=1.0)
+    for _ in bar:
         x, y = task.batch(gen, batch, n)
         loss = F.cross_entropy(model(x)[0].flatten(0, 1), y.flatten(), ignore_index=-100)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        losses.append(loss.item())
+        bar.set_postfix({"loss, mean of last 20 steps": f"{np.mean(losses[-20:]):.3f}"}, refresh=False)
     return model.eval()
 
 
@@ -363,12 +367,16 @@ def train_position_model(scheme: str, task, train_len: int = 16, steps: int = 30
     gen = torch.Generator().manual_seed(seed)
     model = PositionLM(scheme, task.vocab)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in tqdm(range(steps), desc=scheme, disable=not progress, mininterval=1.0):
+    losses = []
+    bar = tqdm(range(steps), desc=scheme, disable=not progress, mininterval=1.0)
+    for _ in bar:
         x, y = task.batch(gen, batch, train_len)
         loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten(), ignore_index=-100)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        losses.append(loss.item())
+        bar.set_postfix({"loss, mean of last 20 steps": f"{np.mean(losses[-20:]):.3f}"}, refresh=False)
     return model.eval()
 
 

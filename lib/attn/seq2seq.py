@@ -254,7 +254,7 @@ def train(model, task: ReverseTask, steps: int, batch: int = 64, lr: float = 3e-
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
-        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+        bar.set_postfix({"loss, mean of last 20 steps": f"{np.mean(losses[-20:]):.3f}"}, refresh=False)
         if callback is not None:
             callback(len(losses), model)
     model.eval()
@@ -399,7 +399,8 @@ def train_captioner(task: ShapesTask = ShapesTask(), steps: int = 300, batch: in
     model = Captioner(task.vocab_size, grid=task.grid, cell=task.cell)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
-    for _ in tqdm(range(steps), desc="training the captioner", disable=not progress, mininterval=1.0):
+    bar = tqdm(range(steps), desc="training the captioner", disable=not progress, mininterval=1.0)
+    for _ in bar:
         images, captions, _ = task.batch(rng, batch)
         logits, _ = model.decode(model.encode(images), teacher_forcing(captions))
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), captions.reshape(-1), ignore_index=PAD)
@@ -407,5 +408,6 @@ def train_captioner(task: ShapesTask = ShapesTask(), steps: int = 300, batch: in
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        bar.set_postfix({"loss, mean of last 20 steps": f"{np.mean(losses[-20:]):.3f}"}, refresh=False)
     model.eval()
     return model, np.array(losses)

@@ -277,8 +277,7 @@ def train_reverser(
         result.lrs.append(sched.get_last_lr()[0])
         sched.step()
         result.losses.append(loss.item())
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix({"loss, mean of last 20 steps": f"{np.mean(result.losses[-20:]):.3f}"}, refresh=False)
         result.steps = step + 1
         if time_budget is not None and time.perf_counter() - start > time_budget:
             break
