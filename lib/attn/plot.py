@@ -60,55 +60,6 @@ def show_heatmaps(
     return fig
 
 
-# The CJK font attn ships: a subset of Noto Sans CJK SC (SIL Open Font License 1.1, OFL.txt beside it) with the
-# characters the book's figures draw, made by bookbuild/cjk_font.py in the course's repository.
-CJK_FONT = Path(__file__).parent / "data" / "fonts" / "NotoSansCJKsc-attn-subset.ttf"
-CJK_FONT_NAME = "Noto Sans CJK SC attn subset"
-
-
-class MissingGlyphError(RuntimeError):
-    """A figure's text holds a character that none of matplotlib's fonts for it can draw."""
-
-
-def _missing_glyph(codepoint: int, fontnames: str) -> None:
-    char = chr(codepoint)
-    raise MissingGlyphError(
-        f"no font can draw {char!r} (U+{codepoint:04X} {unicodedata.name(char, '')}): matplotlib would show an "
-        f"empty box (fonts tried: {fontnames}). The CJK font attn ships holds only the characters the book draws; "
-        f"call attn.plot.use_cjk_font(path) with a font file that has {char!r} (e.g. from Debian's fonts-noto-cjk), "
-        "or, in the book's repository, add it to the subset: python -m bookbuild.cjk_font")
-
-
-class _OneWeight(logging.Filter):
-    """The subset has one weight: bold Chinese is drawn in it without matplotlib's "Failed to find font weight"."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.getMessage().startswith("findfont: Failed to find font weight")
-                    and CJK_FONT_NAME in record.getMessage())
-
-
-def use_cjk_font(path: str | Path = CJK_FONT) -> str:
-    """Let matplotlib draw Chinese: register a font file and make it the fallback of the default font; return its name.
-
-    ``attn.plot`` calls it with the subset of Noto Sans CJK SC that attn ships when it is imported, so a figure
-    drawn after ``import attn.plot`` needs no CJK font on the machine. Latin text keeps matplotlib's own fonts.
-    A character that no font can draw raises ``MissingGlyphError`` instead of becoming an empty box.
-    """
-    from matplotlib import _text_helpers, font_manager, rcParams
-
-    path = str(path)
-    if not any(f.fname == path for f in font_manager.fontManager.ttflist):
-        font_manager.fontManager.addfont(path)  # by file: matplotlib's font cache may predate the font
-    name = font_manager.FontProperties(fname=path).get_name()
-    families = list(rcParams["font.family"])
-    if name not in families:  # last: each character the fonts before it lack is drawn with it (matplotlib >= 3.6)
-        rcParams["font.family"] = [*families, name]
-    # Matplotlib's C++ text layout calls this function for a character no font has (it warned and drew a box).
-    _text_helpers.warn_on_missing_glyph = _missing_glyph
-    logging.getLogger("matplotlib.font_manager").addFilter(_ONE_WEIGHT)
-    return name
-
-
 def show_images(
     images,
     titles: Sequence[str] | None = None,
@@ -154,5 +105,51 @@ def show_images(
     return fig
 
 
-_ONE_WEIGHT = _OneWeight()
-use_cjk_font()
+# The CJK font attn ships: a subset of Noto Sans CJK SC (SIL Open Font License 1.1, OFL.txt beside it) with the
+# characters the book's figures draw, made by bookbuild/cjk_font.py in the course's repository.
+CJK_FONT = Path(__file__).parent / "data" / "fonts" / "NotoSansCJKsc-attn-subset.ttf"
+CJK_FONT_NAME = "Noto Sans CJK SC attn subset"
+
+
+class MissingGlyphError(RuntimeError):
+    """A figure's text holds a character that none of matplotlib's fonts for it can draw."""
+
+
+def _missing_glyph(codepoint: int, fontnames: str) -> None:
+    char = chr(codepoint)
+    raise MissingGlyphError(
+        f"no font can draw {char!r} (U+{codepoint:04X} {unicodedata.name(char, '')}): matplotlib would show an "
+        f"empty box (fonts tried: {fontnames}). The CJK font attn ships holds only the characters the book draws; "
+        f"call attn.plot.use_cjk_font(path) with a font file that has {char!r} (e.g. from Debian's fonts-noto-cjk), "
+        "or, in the book's repository, add it to the subset: python -m bookbuild.cjk_font")
+
+
+def _one_weight(record: logging.LogRecord) -> bool:
+    """The subset has one weight: bold Chinese is drawn in it, without matplotlib's "Failed to find font weight"."""
+    message = record.getMessage()
+    return not (message.startswith("findfont: Failed to find font weight") and CJK_FONT_NAME in message)
+
+
+def use_cjk_font(path: str | Path = CJK_FONT) -> str:
+    """Let matplotlib draw Chinese: register a font file and make it the fallback of the default font; return its name.
+
+    ``attn.plot`` calls it with the subset of Noto Sans CJK SC that attn ships when it is imported, so a figure
+    drawn after ``import attn.plot`` needs no CJK font on the machine. Latin text keeps matplotlib's own fonts.
+    A character that no font can draw raises ``MissingGlyphError`` instead of becoming an empty box.
+    """
+    from matplotlib import _text_helpers, font_manager, rcParams
+
+    path = str(path)
+    if not any(f.fname == path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)  # by file: matplotlib's font cache may predate the font
+    name = font_manager.FontProperties(fname=path).get_name()
+    families = list(rcParams["font.family"])
+    if name not in families:  # last: each character the fonts before it lack is drawn with it (matplotlib >= 3.6)
+        rcParams["font.family"] = [*families, name]
+    # Matplotlib's C++ text layout calls this function for a character no font has (it warned and drew a box).
+    _text_helpers.warn_on_missing_glyph = _missing_glyph
+    logging.getLogger("matplotlib.font_manager").addFilter(_one_weight)
+    return name
+
+
+use_cjk_font()  # on import: every figure drawn after `import attn.plot` can show Chinese
