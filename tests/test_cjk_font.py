@@ -169,3 +169,18 @@ def test_the_build_warns_on_an_error_output():
 @pytest.mark.parametrize("text, cjk", [("汤姆", True), ("，", True), ("Tāngmǔ", False), ("→ ×", False)])
 def test_what_counts_as_cjk(text, cjk):
     assert bool(CJK.search(text)) == cjk
+
+
+def _make_n(target: str) -> str:
+    """The commands ``make TARGET`` would run on a machine with none of the system packages installed."""
+    missing = [f"{v}=/nonexistent/{v.lower()}" for v in ("DOT", "CHROMIUM", "CJK_BROWSER_FONT")]
+    return subprocess.run(["make", "-n", "STAMP=", "ASSETS=", *missing, target], capture_output=True, text=True,
+                          cwd=REPO, check=True).stdout
+
+
+def test_make_book_installs_what_the_build_needs_and_no_font():
+    book = _make_n("book")
+    assert "apt-get install -y graphviz" in book and "bookbuild build" in book, book
+    assert "fonts-" not in book, "the book's figures draw Chinese with the font attn ships: no system font"
+    test = _make_n("test")
+    assert "apt-get install -y chromium" in test and "apt-get install -y fonts-wqy-zenhei" in test, test

@@ -115,7 +115,7 @@ class MissingGlyphError(RuntimeError):
     """A figure's text holds a character that none of matplotlib's fonts for it can draw."""
 
 
-def _missing_glyph(codepoint: int, fontnames: str) -> None:
+def _missing_glyph(codepoint: int, fontnames: str = "") -> None:
     char = chr(codepoint)
     raise MissingGlyphError(
         f"no font can draw {char!r} (U+{codepoint:04X} {unicodedata.name(char, '')}): matplotlib would show an "
