@@ -49,8 +49,8 @@ RUNNER = textwrap.dedent('''
     chars = %r
     chain = [str(font_manager.findfont(font_manager.FontProperties(family=[f]))) for f in rcParams["font.family"]]
     drawn_with = sorted({next((f for f in chain if has(f, ch)), "none") for ch in chars})
-    others = sorted({f.fname for f in font_manager.fontManager.ttflist
-                     if f.fname != str(attn.plot.CJK_FONT) and has(f.fname, chars[0])})
+    others = sorted({f.fname for f in font_manager.fontManager.ttflist  # (Last Resort: a box for every character)
+                     if f.fname != str(attn.plot.CJK_FONT) and "LastResort" not in f.fname and has(f.fname, chars[0])})
     print("CJK-CHECK", json.dumps({"chars": "".join(chars), "drawn_with": drawn_with, "shipped": str(attn.plot.CJK_FONT),
                                    "other_cjk_fonts": others}))
     """
