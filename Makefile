@@ -34,17 +34,24 @@ $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(ASSETS)
 
-# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download is not used);
-# a CJK font lets the screenshots show the glossary's Chinese.
+# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
 $(CHROMIUM):
-	$(SUDO) apt-get install -y chromium fonts-wqy-zenhei || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei)
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+# A CJK font for the browser, so that the browser tests see the Chinese edition drawn with Chinese glyphs (also
+# when chromium was installed before). The book itself needs no system font: its figures draw Chinese with the
+# font the package attn ships (lib/attn/data/fonts/), on any machine.
+CJK_BROWSER_FONT ?= /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+$(CJK_BROWSER_FONT):
+	$(SUDO) apt-get install -y fonts-wqy-zenhei || ($(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-wqy-zenhei)
 
 # Graphviz's `dot` draws the book's schematic diagrams (sphinx.ext.graphviz) at build time, offline.
 DOT ?= /usr/bin/dot
 $(DOT):
 	$(SUDO) apt-get install -y graphviz || ($(SUDO) apt-get update && $(SUDO) apt-get install -y graphviz)
 
+# What the build needs beyond the venv: MathJax (npm) and Graphviz (apt-get). No CJK font: attn ships one.
 book: $(STAMP) $(ASSETS) $(DOT)
 	$(PY) -m bookbuild build
 
@@ -57,7 +64,7 @@ variants: $(STAMP) $(ASSETS) $(DOT)
 serve: book
 	$(PY) -m bookbuild serve
 
-test: $(STAMP) $(ASSETS) $(CHROMIUM) $(DOT)
+test: $(STAMP) $(ASSETS) $(CHROMIUM) $(CJK_BROWSER_FONT) $(DOT)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 # make release (every assignment) or make release ASSIGNMENT=03-qkv (one)

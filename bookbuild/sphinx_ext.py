@@ -18,6 +18,9 @@ pages added later:
   everyday words (key, value, ...; listed in the glossary's ``% everyday words:`` line) are linked only by an
   explicit ``{term}``.
 * A link to a glossary term shows the term's Chinese equivalent on hover.
+* A cell output that is an error fails the build, with the error's message: an exception raised while a figure
+  is displayed (e.g. ``attn.plot.MissingGlyphError``, a character no font can draw) does not stop the cell, so
+  the executor does not see it (a cell tagged ``raises-exception`` may show one).
 * The glossary links back to where each term is introduced: every ``{term}`` reference in a chapter
   is collected, and each glossary entry gets a "First used in" line pointing at the section of its
   first use in every chapter (so a page added later is linked with no edit to the glossary).
@@ -163,6 +166,29 @@ def _drop_thebe_config(app: Sphinx, doctree: nodes.document, docname: str) -> No
     for raw in list(doctree.findall(nodes.raw)):
         if "x-thebe-config" in raw.astext():
             raw.parent.remove(raw)
+
+
+def error_outputs(doctree: nodes.Node) -> list[tuple[nodes.Element, str]]:
+    """The error outputs (tracebacks) of a page's cells, with each error's last line, except in cells tagged
+    ``raises-exception``. IPython shows an exception raised while displaying an output (a figure) as an error
+    output but finishes the cell, so the executor's "a cell raised" check misses it."""
+    found = []
+    for node in doctree.findall(nodes.Element):
+        if "traceback" not in node.get("classes", []) or "output" not in node.get("classes", []):
+            continue
+        parent, tagged = node.parent, False
+        while parent is not None and not tagged:
+            tagged = "tag_raises-exception" in parent.get("classes", []) if isinstance(parent, nodes.Element) else False
+            parent = parent.parent
+        if not tagged:
+            lines = [l for l in node.astext().splitlines() if l.strip()]
+            found.append((node, lines[-1] if lines else "(empty traceback)"))
+    return found
+
+
+def _no_error_outputs(app: Sphinx, doctree: nodes.document) -> None:
+    for node, error in error_outputs(doctree):
+        logger.warning(f"a cell's output is an error: {error}", location=node)
 
 
 def _check_no_remote_assets(app: Sphinx, exception) -> None:
@@ -432,6 +458,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _ship_wheel)
     app.connect("doctree-read", _auto_link_first_uses, priority=400)
     app.connect("doctree-read", _collect_term_uses)
+    app.connect("doctree-read", _no_error_outputs)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("doctree-resolved", _glossary_backlinks)

@@ -8,9 +8,12 @@ from top to bottom, with no ``PYTHONPATH`` and no checkout of the course on the 
 It runs as another machine would: the quick slice of the variant check (``bookbuild/variants.py``: another seed,
 the next CPU kernel path down from this machine's and one thread). The downloaded notebook keeps the page's
 hidden guards, so every claim of every page must hold there too, not only in the build's own run.
+The virtualenv has no CJK font: a page with Chinese labels must draw them with the font the wheel ships, with no
+glyph lost (no warning, no error output).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -22,20 +25,65 @@ import pytest
 
 from bookbuild.build import REPO, code_pages
 from bookbuild.variants import other_machine
+from bookbuild.cjk_font import CJK
 
 # Its own group: it waits for the one book build (a file lock), then runs beside the browser tests.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("download")]
 
 RUNNER = textwrap.dedent('''
-    """Run one notebook in this interpreter's kernel; print its seconds; exit 1 on a cell error."""
-    import sys, time
+    """Run one notebook in this interpreter's kernel; print its seconds; exit 1 on a cell error.
+
+    Then, in the same kernel, a check cell asks matplotlib which font draws each CJK character of the page's code
+    and outputs (through its font fallback, as a figure would), and whether any other font known to matplotlib
+    has them. The last line printed is a JSON report, with the outputs that show a lost glyph: a warning on
+    stderr or an error output (an exception while a figure was displayed does not fail the cell).
+    """
+    import json, re, sys, time
     import nbformat
     from nbclient import NotebookClient
 
+    CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+    CHECK = """
+    import json
+    from matplotlib import font_manager, rcParams
+    import attn.plot
+
+    def has(path, ch):
+        return font_manager.get_font(path).get_char_index(ord(ch)) != 0
+
+    chars = %r
+    chain = [str(font_manager.findfont(font_manager.FontProperties(family=[f]))) for f in rcParams["font.family"]]
+    drawn_with = sorted({next((f for f in chain if has(f, ch)), "none") for ch in chars})
+    others = sorted({f.fname for f in font_manager.fontManager.ttflist  # (Last Resort: a box for every character)
+                     if f.fname != str(attn.plot.CJK_FONT) and "LastResort" not in f.fname and has(f.fname, chars[0])})
+    print("CJK-CHECK", json.dumps({"chars": "".join(chars), "drawn_with": drawn_with, "shipped": str(attn.plot.CJK_FONT),
+                                   "other_cjk_fonts": others}))
+    """
+
+    def text(output):
+        return output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+
     nb = nbformat.read(sys.argv[1], as_version=4)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3")
     start = time.perf_counter()
-    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
-    print(f"{time.perf_counter() - start:.1f}")
+    report = {}
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        seconds = time.perf_counter() - start
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        chars = sorted({ch for c in code for ch in CJK.findall(c.source + "".join(text(o) for o in c.outputs))})
+        if chars:
+            check = nbformat.v4.new_code_cell(CHECK % chars)
+            nb.cells.append(check)
+            client.execute_cell(check, len(nb.cells) - 1)
+            line = next(l for o in check.outputs for l in text(o).splitlines() if l.startswith("CJK-CHECK "))
+            report = json.loads(line.removeprefix("CJK-CHECK "))
+    report["lost_glyphs"] = [
+        text(o) or f"{o.ename}: {o.evalue}" for c in code for o in c.outputs
+        if o.output_type == "error" or (o.get("name") == "stderr" and re.search(r"Glyph|missing from font|findfont", text(o)))]
+    print(f"{seconds:.1f}")
+    print(json.dumps(report))
 ''')
 
 
@@ -103,4 +151,27 @@ def test_downloaded_page_runs_outside_the_repository(built_book, reader_env, ano
     result = subprocess.run([str(reader_env), "run.py", copy.name], cwd=work, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{page} fails outside the repository, as another machine ({another_machine}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    print(f"{page}: ran in {result.stdout.strip().splitlines()[-1]} s in a fresh virtualenv, as {another_machine}")
+    seconds, report = result.stdout.strip().splitlines()[-2:]
+    report = json.loads(report)
+    assert report["lost_glyphs"] == [], f"{page}: a figure lost a glyph outside the repository: {report['lost_glyphs']}"
+    if CJK.search(_code(REPO / page)):
+        # Chinese labels: every character is drawn with the font the wheel ships (not a pinyin fallback, not an
+        # empty box), and matplotlib's fonts without it could not draw them.
+        assert report.get("chars"), f"{page}: draws Chinese but the check found none"
+        assert "site-packages" in report["shipped"] and str(REPO) not in report["shipped"], report
+        assert report["drawn_with"] == [report["shipped"]], f"{page}: Chinese not drawn with attn's font: {report}"
+        print(f"{page}: {len(report['chars'])} CJK characters drawn with {Path(report['shipped']).name}; "
+              f"other fonts with them known to matplotlib: {report['other_cjk_fonts'] or 'none'}")
+    print(f"{page}: ran in {seconds} s in a fresh virtualenv, as {another_machine}")
+
+
+def _code(page: Path) -> str:
+    import jupytext
+
+    return "\n".join(c.source for c in jupytext.read(page).cells if c.cell_type == "code")
+
+
+def test_the_pages_with_chinese_labels_are_checked():
+    """The font check above runs on the pages that draw Chinese (chapters 2, 3 and 4 today)."""
+    chinese = [p.relative_to(REPO).as_posix() for p in code_pages(REPO) if CJK.search(_code(p))]
+    assert {"book/02-encoder-decoder/index.md", "book/04-attention-seq2seq/crossing.md"} <= set(chinese), chinese

@@ -1,6 +1,11 @@
-"""Plotting helpers shared by every chapter: one heatmap function for all attention maps."""
+"""Plotting helpers shared by every chapter: one heatmap function for all attention maps.
+
+Importing this module lets matplotlib draw Chinese with the CJK font attn ships (``use_cjk_font``)."""
 from __future__ import annotations
 
+import logging
+import unicodedata
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -55,22 +60,6 @@ def show_heatmaps(
     return fig
 
 
-def use_cjk_font() -> str | None:
-    """Pick an installed font that can draw Chinese labels, if any; return its name (else None)."""
-    import logging
-
-    from matplotlib import font_manager, rcParams
-
-    for name in ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "AR PL UMing CN"):
-        if any(f.name == name for f in font_manager.fontManager.ttflist):
-            rcParams["font.sans-serif"] = [name] + list(rcParams["font.sans-serif"])
-            # WenQuanYi ships one weight (500); matplotlib then uses it for "normal" text, as intended, but
-            # logs "findfont: Failed to find font weight normal" for every label. Keep only real errors.
-            logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-            return name
-    return None
-
-
 def show_images(
     images,
     titles: Sequence[str] | None = None,
@@ -114,3 +103,53 @@ def show_images(
         ax.set_xticks([])
         ax.set_yticks([])
     return fig
+
+
+# The CJK font attn ships: a subset of Noto Sans CJK SC (SIL Open Font License 1.1, OFL.txt beside it) with the
+# characters the book's figures draw, made by bookbuild/cjk_font.py in the course's repository.
+CJK_FONT = Path(__file__).parent / "data" / "fonts" / "NotoSansCJKsc-attn-subset.ttf"
+CJK_FONT_NAME = "Noto Sans CJK SC attn subset"
+
+
+class MissingGlyphError(RuntimeError):
+    """A figure's text holds a character that none of matplotlib's fonts for it can draw."""
+
+
+def _missing_glyph(codepoint: int, fontnames: str = "") -> None:
+    char = chr(codepoint)
+    raise MissingGlyphError(
+        f"no font can draw {char!r} (U+{codepoint:04X} {unicodedata.name(char, '')}): matplotlib would show an "
+        f"empty box (fonts tried: {fontnames}). The CJK font attn ships holds only the characters the book draws; "
+        f"call attn.plot.use_cjk_font(path) with a font file that has {char!r} (e.g. from Debian's fonts-noto-cjk), "
+        "or, in the book's repository, add it to the subset: python -m bookbuild.cjk_font")
+
+
+def _one_weight(record: logging.LogRecord) -> bool:
+    """The subset has one weight: bold Chinese is drawn in it, without matplotlib's "Failed to find font weight"."""
+    message = record.getMessage()
+    return not (message.startswith("findfont: Failed to find font weight") and CJK_FONT_NAME in message)
+
+
+def use_cjk_font(path: str | Path = CJK_FONT) -> str:
+    """Let matplotlib draw Chinese: register a font file and make it the fallback of the default font; return its name.
+
+    ``attn.plot`` calls it with the subset of Noto Sans CJK SC that attn ships when it is imported, so a figure
+    drawn after ``import attn.plot`` needs no CJK font on the machine. Latin text keeps matplotlib's own fonts.
+    A character that no font can draw raises ``MissingGlyphError`` instead of becoming an empty box.
+    """
+    from matplotlib import _text_helpers, font_manager, rcParams
+
+    path = str(path)
+    if not any(f.fname == path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)  # by file: matplotlib's font cache may predate the font
+    name = font_manager.FontProperties(fname=path).get_name()
+    families = list(rcParams["font.family"])
+    if name not in families:  # last: each character the fonts before it lack is drawn with it (matplotlib >= 3.6)
+        rcParams["font.family"] = [*families, name]
+    # Matplotlib's C++ text layout calls this function for a character no font has (it warned and drew a box).
+    _text_helpers.warn_on_missing_glyph = _missing_glyph
+    logging.getLogger("matplotlib.font_manager").addFilter(_one_weight)
+    return name
+
+
+use_cjk_font()  # on import: every figure drawn after `import attn.plot` can show Chinese
