@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 from autograder import term
+from autograder.stages.prepare import load_assignment
+from autograder.stages.record import ensure_assignment
+from autograder.stages.submission import parse_timestamp, student_id
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +38,6 @@ def _open(args):
 
 
 def _spec(name: str):
-    from autograder.stages.prepare import load_assignment
-
     return load_assignment(name)
 
 
@@ -45,8 +46,6 @@ def _refresh(gb, spec, root: Path, students: list[str]) -> None:
 
 
 def _parse_when(text: str) -> dt.datetime:
-    from autograder.stages.collect import parse_timestamp
-
     when = parse_timestamp(text)
     if when is None:
         raise term.UsageError(f"{text!r} is not a date and time (e.g. '2026-12-01 23:59:00 Europe/Paris' or "
@@ -114,9 +113,6 @@ def extend(argv: list[str]) -> int:
     spec = _spec(args.assignment)
     root, gb = _open(args)
     with gb:
-        from autograder.stages.collect import student_id
-        from autograder.stages.record import ensure_assignment
-
         sid = student_id(args.student)
         ensure_assignment(gb, spec)
         if sid not in {st.id for st in gb.students}:
@@ -156,8 +152,6 @@ def exclude(argv: list[str]) -> int:
     spec = _spec(args.assignment)
     root, gb = _open(args)
     with gb:
-        from autograder.stages.collect import student_id
-
         sid = student_id(args.student)
         term.set_excluded(gb, spec.name, sid, args.reason, args.undo)
         if (Path(root) / spec.name).is_dir():

@@ -19,20 +19,14 @@ embedded in the released page, because ``fetch_feedback`` copies one HTML file a
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from autograder.release import REPO, nbgrader_env
+from autograder.course import REPO, course_dir, nbgrader_env, private_dir
 
 SHARED_MATHJAX = "../../.mathjax/tex-svg.js"  # what report.shared_mathjax links every page to
-
-
-def course_dir() -> Path:
-    """The course folder the course's nbgrader_config.py names (``$ATTN_COURSE_DIR``, else ``~/attention-course``)."""
-    return Path(os.environ.get("ATTN_COURSE_DIR") or Path.home() / "attention-course").expanduser().resolve()
 
 
 def run_nbgrader(args: list[str], *, check: bool = False, capture: bool = False, **env: str) -> subprocess.CompletedProcess:
@@ -118,10 +112,9 @@ def release_feedback_main(argv: list[str]) -> int:
 def ensure_course_dir(env: dict[str, str] | None = None) -> Path:
     """Create the course folder if it is missing (mode 700: it holds student work); nbgrader's collect cannot open
     its gradebook in a folder that does not exist."""
-    env = env if env is not None else dict(os.environ)
-    root = Path(env.get("ATTN_COURSE_DIR") or Path.home() / "attention-course").expanduser()
+    root = course_dir(env)
     if not root.exists():
-        root.mkdir(parents=True, mode=0o700)
+        private_dir(root)
     return root
 
 

@@ -34,7 +34,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.release import REPO
+from autograder.course import REPO
+from autograder.stages.record import _fast_alembic_version
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade", "Last modified (grade)"]
@@ -53,8 +54,6 @@ def default_db(assignment: str) -> str:
 def scores(db_url: str, assignment: str) -> tuple[list[dict], float]:
     """(one row per submission of ``assignment``: student, name, score, timestamp; the assignment's max score)."""
     from nbgrader.api import Gradebook, MissingEntry
-
-    from autograder.stages.record import _fast_alembic_version
 
     _fast_alembic_version()
     rows = []

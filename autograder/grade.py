@@ -40,7 +40,6 @@ import csv
 import hashlib
 import json
 import os
-import queue
 import secrets
 import shutil
 import sys
@@ -49,15 +48,17 @@ from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder import distributed, sandbox
+from autograder import distributed, sandbox, term
+from autograder.course import REPO
 from autograder.nbgrader_layout import course_root, write_autograded, write_course_folders
-from autograder.release import REPO
-from autograder.stages.collect import Skipped, Submission, collect, student_id  # noqa: F401 - public names
-from autograder.stages.judge import StudentResult, failed_result, judge, judge_function  # noqa: F401
+from autograder.stages import staging
+from autograder.stages.collect import collect
+from autograder.stages.judge import StudentResult, failed_result
 from autograder.stages.prepare import Assignment, load_assignment, prepare_inputs
 from autograder.stages.record import ensure_assignment, load_cached, record, save_cached
 from autograder.stages.report import console_lines, shared_mathjax, write_feedback, write_log
-from autograder.stages.run import execute, judge_ran, merge, parse_notebook, run_submission  # noqa: F401
+from autograder.stages.run import execute, judge_ran
+from autograder.stages.submission import Submission, parse_timestamp, student_id
 
 VERSION = "3"  # cached results are also invalidated by any change of the package's code (_code_digest)
 _CODE_DIGEST = ""
@@ -85,23 +86,6 @@ def run_seed(work: Path, seed: int | None) -> int:
     return seed
 
 
-#: Files of the package that only read results (reports, gradebook, commands, nbgrader's configuration): a change to
-#: them rewrites the reports from the cached results instead of grading everyone again.
-NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "commands.py", "feedback.py", "feedback_zh.py", "release.py",
-                 "__main__.py", "export.py", "exchange.py", "nbgrader_layout.py", "stages/report.py", "stages/record.py"}
-
-
-def _code_digest() -> str:
-    """A digest of the course package's code (grader, probe, specs, reference): a change re-grades everyone."""
-    h = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        if path.relative_to(package).as_posix() in NOT_IN_DIGEST:
-            continue
-        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 def _cache_key(assignment: Assignment, sub: Submission, seed: int, limits: sandbox.Limits, unsafe: bool) -> str:
     h = hashlib.sha256()
     for part in (VERSION, _CODE_DIGEST, assignment.digest, str(seed), json.dumps(asdict(limits), sort_keys=True), str(unsafe),
@@ -120,8 +104,6 @@ def student_limits(limits: sandbox.Limits, factor: float | None) -> sandbox.Limi
 
 def read_timestamps(path: Path) -> dict[str, datetime]:
     """``--timestamps FILE.csv``: columns ``student_id`` (or ``id``) and ``timestamp``; times without a zone are UTC."""
-    from autograder.stages.collect import parse_timestamp
-
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -174,8 +156,6 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     """
     from tqdm.auto import tqdm
 
-    from autograder import term
-
     limits = limits or sandbox.Limits()
     # nbgrader creates or migrates the gradebook by running `alembic` from PATH: this interpreter's.
     bindir = str(Path(sys.executable).parent)
@@ -201,7 +181,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
 
     # Stage 1: collect.
     global _CODE_DIGEST
-    _CODE_DIGEST = _code_digest()
+    _CODE_DIGEST = staging.code_digest()
     subs, skipped = collect(Path(submissions), assignment, spec.notebook)
     if students:
         wanted = [student_id(s) for s in students]
@@ -252,35 +232,25 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
-        lib = sandbox.stage_probe(run_dir / "probe")
-        inputs = run_dir / "inputs"
-        functions = prepare_inputs(spec, seed, inputs)
-        sandbox._world_readable(inputs)
-        jobs_dir = run_dir / "jobs"
-        jobs_dir.mkdir()
-        os.chmod(run_dir, 0o755)
+        functions = prepare_inputs(spec, seed, run_dir / "inputs")
+        staged = staging.stage(run_dir)
         os.chmod(work, 0o755)
     by_student = {s.student: s for s in subs}
-    slots: queue.Queue = queue.Queue()
-    base = sandbox.SANDBOX_UID_BASE + (os.getpid() % 100_000) * 64  # distinct per grader process
-    for i in range(max(1, jobs)):
-        slots.put(base + i)
+    pool = staging.UidPool(jobs)
 
     def run_one(item):
         # Stage 3 on this machine (the local pool).
         sub, key = item
-        uid = slots.get()
-        try:
-            return execute(spec, sub, own_limits[sub.student], lib, inputs, jobs_dir, uid, unsafe_no_sandbox)
-        finally:
-            slots.put(uid)
+        with pool.uid() as uid:
+            return execute(spec, sub, own_limits[sub.student], staged.lib, staged.inputs, staged.jobs, uid,
+                           unsafe_no_sandbox)
 
     keys = dict((sub.student, key) for sub, key in todo)
     workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
     if scheduler is None or not todo:
         finished = ((sub, ran) for (sub, _), ran in distributed.run_local(todo, run_one, jobs))
     else:
-        finished = distributed.run_dask(scheduler, inputs, spec, [sub for sub, _ in todo],
+        finished = distributed.run_dask(scheduler, staged.inputs, spec, [sub for sub, _ in todo],
                                         lambda s: own_limits[s.student], unsafe_no_sandbox, _CODE_DIGEST)
 
     # Stages 4 to 6 (judge, record, report): here only, by the process that owns the gradebook.
@@ -371,8 +341,6 @@ def open_gradebook(gradebook_class, url: str):
 
 def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
             penalties) -> None:
-    from autograder import term
-
     record(gb, spec, result, sub.timestamp)
     term.settle(gb, spec, result.student, penalties)
     standing = term.standing(gb, spec, result.student)

@@ -27,16 +27,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.release import REPO
+from autograder.course import DEFAULT_ROOT, PACKAGE, interpreter_on_path
+from autograder.stages.submission import Skipped
+from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment
+from autograder.stages.record import _fast_alembic_version, ensure_assignment
+from autograder.stages.report import shared_mathjax, write_feedback, write_summary
+from autograder.stages.submission import student_id
 
-DEFAULT_ROOT = REPO / "grading"
-CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
+CONFIG = PACKAGE / "nbgrader_config.py"
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS autograder_extension (assignment VARCHAR(128) NOT NULL, student VARCHAR(128) NOT NULL, "
@@ -62,12 +64,7 @@ def open_gradebook(url: str):
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
-    from autograder.stages.record import _fast_alembic_version
-
-    # nbgrader creates or migrates the gradebook by running `alembic` from PATH: this interpreter's.
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    interpreter_on_path()
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     _fast_alembic_version()
@@ -254,8 +251,6 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def cached_result(out: Path, student: str):
     """The last result the grader kept for ``student`` in ``out/work/results/`` (whatever its key), or None."""
-    from autograder.stages.judge import StudentResult
-
     path = Path(out) / "work" / "results" / f"{student}.json"
     try:
         return StudentResult(**json.loads(path.read_text()))
@@ -265,8 +260,6 @@ def cached_result(out: Path, student: str):
 
 def placeholder(spec: Assignment, st: Standing):
     """A result for a student graded elsewhere (another output folder or machine): scores only."""
-    from autograder.stages.judge import StudentResult
-
     return StudentResult(st.student, dict(st.auto), {}, ["graded in another output folder: no notebook to show"],
                          False, [], 0.0, "")
 
@@ -276,9 +269,6 @@ def refresh(gb, spec: Assignment, out: Path, feedback_for: list[str] | tuple = (
     """Rewrite every output of ``spec`` in ``out`` from the gradebook: ``grades.csv``, the term-wide
     ``ROOT/grades.csv`` (``ROOT`` = the parent of ``out``), ``summary.md`` and ``histogram.png`` for every graded
     student of the assignment (not only those of the last run), and the feedback pages of ``feedback_for``."""
-    from autograder.stages.collect import Skipped
-    from autograder.stages.report import shared_mathjax, write_feedback, write_summary
-
     out = Path(out)
     students = graded_students(gb, spec.name)
     standings = {s: standing(gb, spec, s) for s in students}
@@ -380,8 +370,6 @@ def set_excluded(gb, assignment: str, student: str, reason: str | None, undo: bo
 
 def set_duedate(gb, spec: Assignment, duedate: dt.datetime | None) -> None:
     """The assignment's due date (``assignment.duedate``, as ``nbgrader db assignment add --duedate`` sets it)."""
-    from autograder.stages.record import ensure_assignment
-
     ensure_assignment(gb, spec)
     gb.update_or_create_assignment(spec.name, duedate=duedate)
 
@@ -389,8 +377,6 @@ def set_duedate(gb, spec: Assignment, duedate: dt.datetime | None) -> None:
 def import_roster(gb, path: Path) -> int:
     """Students from a CSV file (``nbgrader db student import``'s format: ``id,first_name,last_name,email``;
     ``student_id`` is accepted for ``id``, and ``lms_user_id`` is kept). Returns how many rows were read."""
-    from autograder.stages.collect import student_id
-
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.stages.collect import Skipped, Submission
+from autograder.feedback import render
+from autograder.offline import MATHJAX_DIR
+from autograder.stages.submission import Skipped, Submission
 from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment
 
@@ -109,10 +111,6 @@ def shared_mathjax(out: Path, mathjax: str | None) -> str | None:
         return None
     if mathjax not in (None, "auto"):
         return mathjax
-    try:
-        from autograder.offline import MATHJAX_DIR
-    except ImportError:
-        return "none"
     source = MATHJAX_DIR / "tex-svg.js"
     if not source.exists():
         return "none"
@@ -125,8 +123,6 @@ def shared_mathjax(out: Path, mathjax: str | None) -> str | None:
 
 def write_feedback(out: Path, assignment: Assignment, result: StudentResult, mathjax: str | None,
                    standing=None) -> Path:
-    from autograder.feedback import render
-
     folder = out / "feedback" / result.student / assignment.name
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"{assignment.notebook}.html"

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from autograder import sandbox
 from autograder.probe import standins
-from autograder.stages.collect import MAX_NOTEBOOK_BYTES, Submission
+from autograder.stages import submission
+from autograder.stages.submission import Submission
 from autograder.stages.judge import StudentResult, failed_result, judge
 from autograder.stages.prepare import Assignment, _text
+from autograder.translate import notebook_language
 
 
 def given_names(assignment: Assignment, cell_checks: list) -> list[str]:
@@ -49,7 +51,7 @@ def _defined_names(text: str) -> set[str]:
 def parse_notebook(data: bytes) -> tuple[list[dict] | None, str | None, list[str]]:
     """The student's cells as ``{"kind", "source", "grade_id"}``, or a reason why there are none."""
     notes = []
-    if len(data) > MAX_NOTEBOOK_BYTES:
+    if len(data) > submission.MAX_NOTEBOOK_BYTES:
         return None, "the notebook is larger than 100 MB", notes
     try:
         nb = json.loads(data.decode("utf-8", errors="replace"))
@@ -194,7 +196,6 @@ def judge_ran(assignment: Assignment, sub: Submission, ran: Ran, functions: dict
 
 def submission_language(data: bytes | None) -> str:
     """The language of the release a submission came from (English unless it reads as the Chinese release)."""
-    from autograder.translate import notebook_language
 
     try:
         nb = json.loads(data or b"")
