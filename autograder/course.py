@@ -63,6 +63,48 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+#: What the grader writes in a grading root besides the assignments' folders.
+GRADING_ENTRIES = ("gradebook.db", "grades.csv", "autograded", "source", "release")
+
+
+def _shared(folder: Path) -> bool:
+    """Folders never made private, whatever ``--out`` says: the file system's root, temp and home, the checkout."""
+    import tempfile
+
+    folder = Path(folder).resolve()
+    return folder in {Path("/"), Path(tempfile.gettempdir()).resolve(), Path.home().resolve(), REPO.resolve()}
+
+
+def secure(root: Path, *outs: Path) -> None:
+    """Make the grading root private, like the course folder: the root and what the grader wrote in it (the
+    gradebook, ``grades.csv``, nbgrader's folders and each assignment's folder ``outs``) mode 700 for folders and
+    600 for files: they hold submission secrets, student notebooks and feedback. Symbolic links are not followed,
+    and nothing else in the root is touched."""
+    root = Path(root)
+    if root.is_dir() and not root.is_symlink() and not _shared(root):
+        os.chmod(root, 0o700)
+    for path in [root / name for name in GRADING_ENTRIES] + [Path(o) for o in outs]:
+        if path.is_symlink() or not path.exists() or _shared(path):
+            continue
+        if path.is_file():
+            os.chmod(path, 0o600)
+        else:
+            _private_tree(path)
+
+
+def _private_tree(top: Path) -> None:
+    os.chmod(top, 0o700)
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
+
+
 @dataclass(frozen=True)
 class Course:
     """One term's grading folder and gradebook: where every command reads and writes.

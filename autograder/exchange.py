@@ -24,6 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder import term
 from autograder.course import REPO, course_dir, nbgrader_env, private_dir
 
 SHARED_MATHJAX = "../../.mathjax/tex-svg.js"  # what report.shared_mathjax links every page to
@@ -51,6 +52,7 @@ def stage_feedback(assignment: str, grading: Path, course: Path, students: list[
     (no ``submission_secret.txt``) cannot get feedback through the exchange and is listed as a problem.
     """
     feedback = grading / "feedback"
+    gone = excluded_students(assignment, grading)
     if not feedback.is_dir():
         raise SystemExit(f"no feedback pages in {feedback}: grade first (python -m autograder grade {assignment} ...)")
     shared = feedback / ".mathjax" / "tex-svg.js"
@@ -58,6 +60,8 @@ def stage_feedback(assignment: str, grading: Path, course: Path, students: list[
     for folder in sorted(feedback.iterdir()):
         student = folder.name
         if student.startswith(".") or not folder.is_dir() or (students and student not in students):
+            continue
+        if student in gone:  # excluded: left out of every output, this one too
             continue
         pages = sorted((folder / assignment).glob("*.html"))
         if not pages:
@@ -76,6 +80,14 @@ def stage_feedback(assignment: str, grading: Path, course: Path, students: list[
             (target / page.name).write_text(_standalone(page.read_text(encoding="utf-8"), shared), encoding="utf-8")
         staged.append(student)
     return staged, problems
+
+
+def excluded_students(assignment: str, grading: Path) -> dict[str, str]:
+    """The students excluded from ``assignment`` in the term's gradebook beside ``grading`` (none without one)."""
+    if not (Path(grading).parent / "gradebook.db").is_file():
+        return {}
+    with term.open_gradebook(term.db_url(Path(grading).parent)) as gb:
+        return term.excluded(gb, assignment)
 
 
 def release_feedback_main(argv: list[str]) -> int:

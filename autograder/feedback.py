@@ -104,6 +104,7 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
     scores = standing.scores if standing is not None else result.scores
     manual = standing.manual if standing is not None else {}
     comments = standing.comments if standing is not None else {}
+    answer_comments = standing.answer_comments if standing is not None else {}
     raw = float(sum(scores.get(c.grade_id, 0.0) for c in assignment.tests))
     penalty = standing.penalty if standing is not None else 0.0
     parts = [f"<!DOCTYPE html><html lang='{'zh-CN' if zh else 'en'}'><head><meta charset='utf-8'><title>"
@@ -170,6 +171,9 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
             parts.append(f"<pre class='out err'>{e(str(cell['error']))}</pre>")
         if not cell.get("ran", True):
             parts.append(f"<div class='result bad'>{T['did_not_run']}</div>")
+        if cell["role"] == "answer" and answer_comments.get(cell.get("grade_id")):
+            # A comment nbgrader's formgrader saved on this answer cell.
+            parts.append(f"<div class='notes'>{e(T['comment'])}{e(answer_comments[cell['grade_id']])}</div>")
         if cell["role"] == "test":
             gid = cell["grade_id"]
             got = scores.get(gid, 0.0)

@@ -43,13 +43,14 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder import distributed, sandbox, term
-from autograder.course import REPO
+from autograder.course import REPO, private_dir, secure
 from autograder.nbgrader_layout import course_root, write_autograded, write_course_folders
 from autograder.stages import staging
 from autograder.stages.collect import collect
@@ -171,7 +172,8 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         print(f"warning: {spec.name}: {warning}", file=sys.stderr)
     out = Path(out)
     work = out / "work"
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
+    secure(course_root(out))
     seed = run_seed(work, seed)
     cache = work / "results"
     cache.mkdir(parents=True, exist_ok=True)
@@ -225,16 +227,15 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     cached = len(results)
 
     # Stage 2: prepare the cases (only when something is to be run).
-    run_dir = work / "run"
     functions: dict = {}
+    run_dir = None
+    shutil.rmtree(work / "run", ignore_errors=True)  # where earlier versions staged runs
     if todo:
-        # The inputs and probe live in a fresh folder readable by the sandbox user; the expected values stay here.
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
+        # The inputs and probe live in a fresh folder readable by the sandbox user, outside the grading folder
+        # (which is private, mode 700); the expected values stay in this process.
+        run_dir = Path(tempfile.mkdtemp(prefix="autograder-run-"))
         functions = prepare_inputs(spec, seed, run_dir / "inputs")
         staged = staging.stage(run_dir)
-        os.chmod(work, 0o755)
     by_student = {s.student: s for s in subs}
     pool = staging.UidPool(jobs)
 
@@ -276,16 +277,17 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
             bar.update(1)
         bar.close()
         # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
-        term.refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
+        standings = term.refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
                      skipped=skipped, cached=cached)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    ordered = [results[s.student] for s in subs]
+    if run_dir is not None:
+        shutil.rmtree(run_dir, ignore_errors=True)
     held, missing = _isolation(out / "summary.md", unsafe_no_sandbox, workers if scheduler is not None else None)
+    secure(course_root(out), out)
     with (out / "grades.csv").open(newline="") as fh:
         rows = Rows(csv.DictReader(fh))
     graded = {s.student for s in subs}
     rows[:] = [r for r in rows if r["student_id"] in graded]
-    needs = {r.student for r in ordered if r.review}
+    needs = {s for s, st in standings.items() if st.needs_review}
     for row in rows:
         row["needs_review"] = row["student_id"] in needs
     rows.ran, rows.cached, rows.skipped = len(todo), cached, skipped
@@ -341,12 +343,13 @@ def open_gradebook(gradebook_class, url: str):
 
 def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
             penalties) -> None:
-    record(gb, spec, result, sub.timestamp)
+    key, _ = term.reviewed(gb, spec.name).get(result.student, (None, None))
+    record(gb, spec, result, sub.timestamp, reviewed=key == result.key)
     term.settle(gb, spec, result.student, penalties)
-    standing = term.standing(gb, spec, result.student)
+    standing = term.standing(gb, spec, result.student, result)
     write_autograded(course_root(out), spec, result, sub)
     write_feedback(out, spec, result, mathjax, standing)
-    write_log(out / "logs" / f"{result.student}.log", result, sub, standing)
+    write_log(out / "logs" / f"{result.student}.log", result, standing)
 
 
 def main(argv: list[str]) -> int:
