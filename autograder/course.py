@@ -76,13 +76,11 @@ def _shared(folder: Path) -> bool:
 
 
 def secure(root: Path, *outs: Path) -> None:
-    """Make the grading root private, like the course folder: the root and what the grader wrote in it (the
+    """Make the grading root private, like the course folder: what the grader wrote in it (the
     gradebook, ``grades.csv``, nbgrader's folders and each assignment's folder ``outs``) mode 700 for folders and
     600 for files: they hold submission secrets, student notebooks and feedback. Symbolic links are not followed,
     and nothing else in the root is touched."""
-    root = Path(root)
-    if root.is_dir() and not root.is_symlink() and not _shared(root):
-        os.chmod(root, 0o700)
+    root = Path(root)  # itself left as it is: it may hold other things (made here, it is made mode 700)
     for path in [root / name for name in GRADING_ENTRIES] + [Path(o) for o in outs]:
         if path.is_symlink() or not path.exists() or _shared(path):
             continue
