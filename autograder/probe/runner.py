@@ -85,7 +85,9 @@ GIVEN_MODULE = "_given"
 #: ``K_main`` -> supervisor: (kind, cell index, seconds, flags). Only ``K_main`` writes these; it holds no stand-in.
 PROGRESS = struct.Struct("<IIdI")
 P_START, P_END, P_ALIVE, P_DONE = 1, 2, 3, 4
-#: A cell that ran out of time in ``K_main`` is replayed for this long at most; any other for twice its time plus this.
+#: A cell that ran out of time in ``K_main`` is replayed for this long at most (so a looping cell costs its time
+#: limit once); any other cell gets the time limit it had in ``K_main``, since cutting it short would give the test
+#: another notebook state than the student's (a loaded machine can run a cell a few times slower than before).
 REPLAY_MARGIN = 1.0
 
 
@@ -614,7 +616,8 @@ class Zygote:
     def run(self) -> None:
         status, stopped, current, reached, times, timed_out, done = self.run_main()
         self.cleanup()
-        bounds = {j: REPLAY_MARGIN if j in timed_out else 2 * t + REPLAY_MARGIN for j, t in times.items()}
+        bounds = {j: REPLAY_MARGIN if j in timed_out else max(self.cell_timeout, 2 * t + REPLAY_MARGIN)
+                  for j, t in times.items()}
         # The notebook once (K_main), then its test cells and the replays before them: as long again at most.
         deadline = self.started + 2 * self.notebook_timeout
         for index in sorted(reached):

@@ -187,7 +187,7 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
                     review = True
                 elif header.get("status") == "crashed":
                     notes.append(f"{header.get('function')}: the function stopped its process ({header.get('detail')})")
-    done = streams.done
+    done = streams.done and not corrupted  # as in one process: nothing after a corrupted frame counts, not even the end
     if corrupted:
         notes.append(f"the results channel was corrupted ({corrupted}); later results were ignored")
         review = True
