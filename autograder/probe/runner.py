@@ -249,8 +249,17 @@ def _libc():
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 IPC_RMID = 0
-KEYCTL_CLEAR, KEYCTL_GET_PERSISTENT = 7, 22
-KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_GET_PERSISTENT = 1, 7, 22
+KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -3, -4, -5
+
+
+def new_session_keyring() -> None:
+    """Join a new anonymous session keyring: keys this process adds to its session die with it, and a forked
+    process does not share the supervisor's."""
+    try:
+        _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+    except (OSError, AttributeError):
+        pass
 SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
 
 
@@ -446,6 +455,7 @@ class Zygote:
                     pass
         # Keys linked into the user's keyrings outlive the processes that added them (the rest die with them).
         try:
+            _keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION_KEYRING)  # this process's (each child joins its own)
             _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING)
             _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING)
             persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, 0)
@@ -476,6 +486,7 @@ class Zygote:
             try:
                 os.close(r)
                 self._close_all_but({self.main_fd})
+                new_session_keyring()
                 self._main_child(w)
             finally:
                 os._exit(70)
@@ -583,6 +594,7 @@ class Zygote:
         return {**record, "status": "exit", "code": os.WEXITSTATUS(status)}
 
     def _test_child(self, index: int, chan: int, given: int, replay: list, bounds: dict) -> None:
+        new_session_keyring()
         source = bytearray()
         if given >= 0:
             while chunk := os.read(given, 65536):
@@ -652,6 +664,7 @@ def main(job: str) -> None:
     if not _prctl(PR_SET_DUMPABLE, 0):
         print("autograder: could not make the supervisor non-dumpable", file=sys.stderr)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the notebook's processes become this one's children
+    new_session_keyring()
     _seed_matplotlib_cache()
 
     from IPython.core.interactiveshell import InteractiveShell
