@@ -115,3 +115,20 @@ def test_the_guard_finds_a_correct_implementation_of_the_graded_function(tmp_pat
     assert out.returncode == 0, out.stderr
     said = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 - our own repr
     assert (said is None) if found is None else (found in said), said
+
+
+def test_the_probe_defines_no_graded_name():
+    """Nothing the grader brings into the sandbox is named like a graded function (the guard would take it for a
+    correct implementation within reach, and a student might)."""
+    import ast
+
+    from autograder.release import assignments
+    from autograder.sandbox import PROBE
+    from autograder.stages.prepare import load_assignment
+
+    graded = {f for a in assignments() for c in load_assignment(a).tests for _, f in c.checks}
+    for path in PROBE.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        assert not defined & graded, f"{path.name} defines {defined & graded}"
