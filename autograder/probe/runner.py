@@ -217,7 +217,7 @@ def guard(names, workdir: str) -> str | None:
     if not names:
         return None
     for obj in gc.get_objects():
-        if isinstance(obj, types.FunctionType) and obj.__name__ in names and obj.__module__ == GIVEN_MODULE:
+        if type(obj) is types.FunctionType and obj.__name__ in names and obj.__module__ == GIVEN_MODULE:
             return f"a stand-in of {obj.__name__} ({GIVEN_MODULE}.{obj.__name__}) was in the test's process"
     allowed = [os.path.realpath(workdir)] + _roots()
     for modname, mod in list(sys.modules.items()):
