@@ -54,12 +54,12 @@ class Limits:
 
     def as_json(self) -> dict:
         return {"function_timeout": self.function_timeout, "cell_timeout": self.cell_timeout,
-                "output_limit": self.output_limit}
+                "notebook_timeout": self.notebook_timeout, "output_limit": self.output_limit}
 
 
 @dataclass
 class RunOutput:
-    channel: bytes
+    channel: bytes                # the supervisor's control channel (runner.Zygote): which processes ran, how they ended
     stdout: bytes
     stderr: bytes
     returncode: int | None
@@ -67,6 +67,7 @@ class RunOutput:
     channel_overflow: bool
     seconds: float
     notes: list[str] = field(default_factory=list)
+    streams: dict = field(default_factory=dict)  # "main" and each test cell's index (str): that process's frames
 
 
 class Cgroup:
@@ -231,7 +232,7 @@ def _secret_dirs() -> list[Path]:
     return [PACKAGE, PACKAGE.parent]
 
 
-def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int, uid: int) -> list[str]:
+def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int, uid: int, fds: str = "{}") -> list[str]:
     """The bubblewrap command line running ``autograder.runner`` on ``job``."""
     privileged = os.geteuid() == 0
     cmd = [bwrap_path(), "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -246,7 +247,8 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
     # The writable scratch folders come first: a Python or virtualenv that lives below one of them
     # (a checkout in /tmp, say) is bound read-only on top afterwards instead of being hidden by it.
     size = str(limits.file_mb * MiB)
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
+    # /dev/mqueue: the IPC namespace's POSIX message queues, mounted so that the supervisor can list and remove them.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
             "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
             "--perms", "0755", "--dir", "/home",
             "--perms", "1777", "--size", size, "--tmpfs", "/home/student"]
@@ -269,7 +271,7 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
            "PYTHONPATH": "/grader/lib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/matplotlib", "AUTOGRADER_CHANNEL_FD": str(channel_fd),
-           "AUTOGRADER_INPUTS": "/grader/inputs", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+           "AUTOGRADER_INPUTS": "/grader/inputs", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "AUTOGRADER_FDS": fds}
     for k, v in env.items():
         cmd += ["--setenv", k, v]
     if privileged:
@@ -285,38 +287,79 @@ def prlimit_args(limits: Limits) -> list[str]:
             f"--nproc={limits.processes}", f"--fsize={limits.file_mb * MiB}", "--nofile=256", "--core=0", "--"]
 
 
-def unsafe_command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int) -> tuple[list[str], dict, str]:
+def unsafe_command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
+                   fds: str = "{}") -> tuple[list[str], dict, str]:
     """Without bubblewrap (``--unsafe-no-sandbox``): limits only, no file-system or network isolation."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(job), "LANG": "C.UTF-8",
            "PYTHONPATH": str(lib), "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-           "AUTOGRADER_CHANNEL_FD": str(channel_fd), "AUTOGRADER_INPUTS": str(inputs)}
+           "AUTOGRADER_CHANNEL_FD": str(channel_fd), "AUTOGRADER_INPUTS": str(inputs), "AUTOGRADER_FDS": fds}
     work = tempfile.mkdtemp(prefix="student-", dir=job)
     return prlimit_args(limits) + [_python(), "-s", "-m", "autograder.runner", str(job)], env, work
 
 
-def _drain(stream, cap: int, sink: list, overflow: list, on_overflow=None) -> None:
+def _drain(stream, cap: int, sink: list, overflow: list, on_overflow=None, shared: list | None = None) -> None:
+    """Read ``stream`` to its end, keeping at most ``cap`` bytes (counted in ``shared[0]`` across streams, if given)."""
     total = 0
+    shared = [0] if shared is None else shared
     while True:
         chunk = stream.read(65536)
         if not chunk:
             break
         total += len(chunk)
-        if total <= cap:
+        shared[0] += len(chunk)
+        if shared[0] <= cap:
             sink.append(chunk)
         elif not overflow:
-            overflow.append(total)
+            overflow.append(shared[0])
             if on_overflow:
                 on_overflow()
     stream.close()
 
 
-def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_UID_BASE, unsafe: bool = False) -> RunOutput:
-    """Run the notebook prepared in ``job``; collect the results channel and the process's output."""
+def _given_pipe(source: str) -> int:
+    """A pipe already holding ``source`` and closed for writing: its read end (a stand-in source for one test cell)."""
+    import fcntl
+
+    data = source.encode()
+    r, w = os.pipe()
+    try:
+        if len(data) > 60_000:
+            fcntl.fcntl(w, 1031, len(data) + 4096)  # F_SETPIPE_SZ: the whole source fits, no writer needed later
+        view = memoryview(data)
+        while view:
+            view = view[os.write(w, view):]
+    finally:
+        os.close(w)
+    return r
+
+
+def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_UID_BASE, unsafe: bool = False,
+        tests: dict | None = None) -> RunOutput:
+    """Run the notebook prepared in ``job``; collect the results channels and the process's output.
+
+    ``tests``: code cell index of each test cell -> the source of the stand-ins that cell is given ("" for none).
+    Each test cell gets a channel of its own and, if it has stand-ins, a pipe that already holds their source; the
+    notebook's other cells share the ``main`` channel, and the supervisor reports on the control channel.
+    """
     read_fd, write_fd = os.pipe()
+    streams: dict[str, int] = {}       # name -> read end (the grader's)
+    passed: list[int] = [write_fd]      # what the sandbox inherits
+    main_r, main_w = os.pipe()
+    streams["main"], fd_map = main_r, {"main": main_w, "tests": {}, "sandboxed": not unsafe}
+    passed.append(main_w)
+    for index, source in sorted((tests or {}).items()):
+        r, w = os.pipe()
+        streams[str(index)] = r
+        given = _given_pipe(source) if source else -1
+        fd_map["tests"][str(index)] = [w, given]
+        passed += [w] + ([given] if given >= 0 else [])
+    import json
+
+    fds = json.dumps(fd_map)
     if unsafe:
-        cmd, env, cwd = unsafe_command(job, lib, inputs, limits, write_fd)
+        cmd, env, cwd = unsafe_command(job, lib, inputs, limits, write_fd, fds)
     else:
-        cmd, env, cwd = command(job, lib, inputs, limits, write_fd, uid), {}, None
+        cmd, env, cwd = command(job, lib, inputs, limits, write_fd, uid, fds), {}, None
     cgroup = Cgroup(f"autograder-{os.getpid()}-{uid}-{time.monotonic_ns()}", limits.total_memory_mb * MiB,
                     limits.processes + 8)
     if cgroup.dirs:
@@ -324,10 +367,15 @@ def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_U
         env["AUTOGRADER_CGROUPS"] = " ".join(cgroup.procs)
         cmd = cgroup.wrap(cmd)
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            pass_fds=(write_fd,), env=env or None, cwd=cwd, start_new_session=True)
-    os.close(write_fd)
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=tuple(passed), env=env or None, cwd=cwd, start_new_session=True)
+    finally:
+        for fd in passed:
+            os.close(fd)
     channel, c_over, out, o_over, err, e_over = [], [], [], [], [], []
+    kept: dict[str, list] = {name: [] for name in streams}
+    shared = [0]
 
     def kill():
         try:
@@ -336,14 +384,18 @@ def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_U
             pass
 
     threads = [threading.Thread(target=_drain, args=(os.fdopen(read_fd, "rb"), limits.channel_mb * MiB, channel,
-                                                     c_over, kill), daemon=True),
+                                                     c_over, kill, shared), daemon=True),
+               *[threading.Thread(target=_drain, args=(os.fdopen(fd, "rb"), limits.channel_mb * MiB, kept[name],
+                                                       c_over, kill, shared), daemon=True) for name, fd in streams.items()],
                threading.Thread(target=_drain, args=(proc.stdout, 1 * MiB, out, o_over), daemon=True),
                threading.Thread(target=_drain, args=(proc.stderr, 1 * MiB, err, e_over), daemon=True)]
     for t in threads:
         t.start()
     timed_out = False
     try:
-        proc.wait(timeout=limits.notebook_timeout)
+        # The notebook once, then its test cells with the replay before each: the supervisor keeps to twice the
+        # notebook's time (runner.Zygote.run); this is the backstop.
+        proc.wait(timeout=2 * limits.notebook_timeout + 10)
     except subprocess.TimeoutExpired:
         timed_out = True
         kill()
@@ -362,7 +414,7 @@ def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_U
     if unsafe:
         shutil.rmtree(cwd, ignore_errors=True)
     return RunOutput(b"".join(channel), b"".join(out), b"".join(err), proc.returncode, timed_out, bool(c_over),
-                     time.monotonic() - start, notes)
+                     time.monotonic() - start, notes, {name: b"".join(parts) for name, parts in kept.items()})
 
 
 def isolation_report(unsafe: bool = False) -> tuple[list[str], list[str]]:

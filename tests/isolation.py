@@ -5,8 +5,9 @@ This is the grading rule, replayed in process and without nbgrader so that every
 assignment can be broken three ways in a few seconds: the instructor's answers are run, one graded
 function is replaced by a broken one (it ``raise``s, loops forever, or returns wrong values), then every
 test cell runs as the grader runs it: in a copy of the notebook's namespace where, with ``standins=True``,
-every *other* graded function is replaced by its public stand-in (``autograder/probe/standins.py``, what
-the sandbox's runner does), with the hidden ``check`` comparing against the reference, and a time limit.
+every *other* graded function is replaced by its public stand-in (``autograder/standins.py``), defined from the
+source the grader builds for that cell (``autograder.stages.run.given_source``: what the sandbox's test process
+receives), with the hidden ``check`` comparing against the reference, and a time limit.
 ``standins=False`` replays the grader before the stand-ins (the "before" column of the closing note).
 ``tests/test_isolation.py`` checks the rule; ``tests/test_grading.py`` grades assignment 03's broken
 variants with the real command, end to end.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.probe import standins as _standins
+from autograder import standins as _standins
 from autograder.stages.prepare import HIDDEN_RE, load_assignment
 from tests.samples import strip_markers
 
@@ -69,8 +70,8 @@ def run(assignment: str, broken: str | None, mode: str = "raises", *, standins: 
 
     spec = load_assignment(assignment)
     graded = {f for c in spec.tests for a, f in c.checks}
-    if standins:
-        _standins.prepare(sorted(graded), assignment)  # torch is imported before any timed cell, as in the runner
+    if standins and _standins.uses_torch(assignment, sorted(graded)):
+        import torch  # noqa: F401 - imported before any timed cell, as by the sandbox's supervisor
     ns: dict = {"__name__": "__main__", "_perturb": _perturb}
     os.environ["MPLBACKEND"] = "Agg"
     lost, seconds = {}, {}
@@ -99,8 +100,9 @@ def run(assignment: str, broken: str | None, mode: str = "raises", *, standins: 
             saved = dict(ns)
             cell_ns = ns
             if standins:
-                own = {f for a, f in cell.checks}
-                _standins.install(cell_ns, assignment, sorted((graded - own) & set(_standins.STANDINS.get(assignment, {}))))
+                from autograder.stages.run import given_source
+
+                cell_ns.update(_standins.load(given_source(spec, cell.checks)))
             source = HIDDEN_RE.sub(lambda m: "".join(
                 f"check({a!r}, {f!r}, {f}, seed={seed})\n" for a, f in cell.checks), cell.source)
             cell_ns["check"] = checking.check

@@ -2,7 +2,7 @@
 
 Each call forks a child that runs every case of one function under its own time limit, so an
 infinite loop, ``os._exit`` or a crash in one function costs that function only. Results are
-plain arrays (``wire.encode``); the parent forwards them to the grader over the results channel.
+plain arrays (``wire.encode_value``); the parent forwards them to the grader over the results channel.
 Nothing here knows the expected values: whatever this process claims, the grader judges the
 returned arrays against the reference on inputs drawn from its own secret seed.
 """
@@ -64,7 +64,7 @@ def _run_cases(fn, cases, npz_path, out_path, no_warnings: bool = False) -> None
             try:
                 value = fn(*args, **kwargs)
                 store: dict = {}
-                header["value"] = wire.encode(value, store, strict=False)
+                header["value"] = wire.encode_value(value, store, strict=False)
                 header["modified"] = not _same(pristine, (args, kwargs))
                 payload = wire.pack_arrays(store)
             except NotImplementedError:

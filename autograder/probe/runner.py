@@ -1,18 +1,43 @@
-"""Execute a notebook's code cells in order inside the sandbox (``python -m autograder.runner JOB``).
+"""Execute a notebook's code cells inside the sandbox (``python -m autograder.runner JOB``).
 
 ``JOB`` holds ``cells.json`` (the code cells to run, prepared by the grader) and ``limits.json``.
 Cells run in one IPython shell, like a kernel would run them, with stdout, stderr and rich
-displays captured and truncated. Every event is sent as a frame on the results channel (a file
-descriptor the grader reads): ``start`` and ``cell`` around each cell, and the ``result`` and
-``function`` frames of ``checking.check``. The grader treats all of it as untrusted.
+displays captured and truncated. Every event is sent as a frame on a results channel (a pipe the
+grader reads): ``start`` and ``cell`` around each cell, and the ``result`` and ``function`` frames of
+``checking.check``. The grader treats all of it as untrusted.
+
+The process started in the sandbox is a supervisor (the "zygote", :class:`Zygote`) that never runs student
+code. It imports IPython, NumPy (and PyTorch when a stand-in needs it) once, makes itself non-dumpable (no
+other process of the sandbox's user may open its ``/proc/<pid>/fd`` or ``mem``, or ptrace it) and forks:
+
+* ``K_main``, which runs every cell in order except the test cells, on the ``main`` channel; it holds no
+  stand-in;
+* then, once ``K_main`` has ended, one fresh process per test cell ``i`` that ``K_main`` reached: it reads the
+  source of the stand-ins given to that cell from its own pipe (the grader wrote it there; never a stand-in
+  of a function the cell grades), closes every other pipe, replays the notebook's non-test cells before
+  ``i`` silently, installs the stand-ins, checks that no correct implementation of the graded function is
+  within reach (:func:`guard`), runs the test cell and sends its frames on that cell's own channel.
+
+Between two of them the supervisor kills every other process of the sandbox, removes System V IPC objects,
+POSIX message queues and the user's keyrings, and restores the writable folders to what they held before
+``K_main`` started (:meth:`Zygote.cleanup`): nothing a process that held one function's stand-in wrote,
+started or shared reaches the test of that function. The supervisor reads nothing from a test cell's
+process (its channel goes straight to the grader) and reports on its own ``control`` channel which
+processes it ran and how they ended.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
+import select
+import shutil
 import signal
+import struct
 import sys
 import time
+import types
 
 from . import checking, wire
 
@@ -54,9 +79,22 @@ class CappedStream:
         return "".join(self.parts)
 
 
+#: The ``__name__`` of the namespace a test cell's stand-ins are defined in (so their ``__module__``).
+GIVEN_MODULE = "_given"
+
+#: ``K_main`` -> supervisor: (kind, cell index, seconds, flags). Only ``K_main`` writes these; it holds no stand-in.
+PROGRESS = struct.Struct("<IIdI")
+P_START, P_END, P_ALIVE, P_DONE = 1, 2, 3, 4
+#: A cell that ran out of time in ``K_main`` is replayed for this long at most (so a looping cell costs its time
+#: limit once); any other cell gets the time limit it had in ``K_main``, since cutting it short would give the test
+#: another notebook state than the student's (a loaded machine can run a cell a few times slower than before).
+REPLAY_MARGIN = 1.0
+
+
 class Runner:
-    def __init__(self, fd: int, limits: dict):
+    def __init__(self, fd: int, limits: dict, progress: int | None = None):
         self.fd = fd
+        self.progress_fd = progress
         self.function_timeout = float(limits["function_timeout"])
         self.cell_timeout = float(limits["cell_timeout"])
         self.output_limit = int(limits["output_limit"])
@@ -66,6 +104,15 @@ class Runner:
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view):]
+        if header.get("kind") == "function":
+            self.progress(P_ALIVE, 0)  # a check finished: the cell is alive (its time limit is paused during checks)
+
+    def progress(self, kind: int, index: int, seconds: float = 0.0, flags: int = 0) -> None:
+        if self.progress_fd is not None:
+            try:
+                os.write(self.progress_fd, PROGRESS.pack(kind, index, seconds, flags))
+            except OSError:
+                pass
 
     def pause_timer(self):
         return signal.setitimer(signal.ITIMER_REAL, 0)[0]
@@ -95,7 +142,14 @@ def _displays(publisher, limit: int) -> list:
     return kept
 
 
-def run_cell(shell, runner: Runner, index: int, source: str) -> dict:
+class Sink(Runner):
+    """A runner that sends nothing: the silent replay of a notebook's cells before a test cell."""
+
+    def send(self, header: dict, payload: bytes = b"") -> None:
+        pass
+
+
+def run_cell(shell, runner: Runner, index: int, source: str, timeout: float | None = None) -> dict:
     """Run one cell with its output captured and its time limited; return its ``cell`` frame."""
     from IPython.core.displaypub import CapturingDisplayPublisher
 
@@ -106,7 +160,7 @@ def run_cell(shell, runner: Runner, index: int, source: str) -> dict:
     start = time.monotonic()
     error = None
     try:
-        signal.setitimer(signal.ITIMER_REAL, runner.cell_timeout)
+        signal.setitimer(signal.ITIMER_REAL, timeout or runner.cell_timeout)
         result = shell.run_cell(source, store_history=False)
         signal.setitimer(signal.ITIMER_REAL, 0)
         exc = result.error_before_exec or result.error_in_exec
@@ -124,51 +178,6 @@ def run_cell(shell, runner: Runner, index: int, source: str) -> dict:
     }
 
 
-def run_isolated(shell, runner: Runner, index: int, source: str, budget: float, given: dict | None = None) -> None:
-    """Run a test cell in a forked child: whatever it does (exit, crash, endless loop) ends there.
-
-    ``given`` names the other graded functions that are replaced, in the child only, by their public
-    stand-ins (``standins``): the test then depends on the function it grades and on nothing else.
-    """
-    if given and given.get("names"):
-        from . import standins
-
-        standins.prepare(given["names"], given.get("assignment", ""))  # imports torch once, before forking
-    path = f"/tmp/.cell-{os.getpid()}-{index}"
-    try:
-        pid = os.fork()
-    except OSError as exc:
-        runner.send({"kind": "cell", "index": index, "error": f"ProcessLimit: could not start a process for this "
-                     f"test ({exc.strerror}; too many processes?)"})
-        return
-    if pid == 0:
-        try:
-            runner.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            if given and given.get("names"):
-                standins.install(shell.user_ns, given.get("assignment", ""), given["names"])
-            runner.send(run_cell(shell, runner, index, source))
-        finally:
-            os._exit(0)
-    status = checking._wait(pid, budget)
-    data = wire.take_file(path)
-    finished = False
-    try:
-        for header, payload in wire.read_frames(data):
-            runner.send(header, payload)
-            finished = finished or header.get("kind") == "cell"
-    except wire.WireError:
-        pass
-    if finished:
-        return
-    if status is None:
-        error = f"CellTimeout: the test ran longer than its time limit ({budget:g} s) and was stopped"
-    elif os.WIFSIGNALED(status):
-        error = f"Crash: the test's process was killed by signal {os.WTERMSIG(status)}"
-    else:
-        error = f"Exit: the test's process ended (exit status {os.WEXITSTATUS(status)}) before the test finished"
-    runner.send({"kind": "cell", "index": index, "error": error})
-
-
 def _seed_matplotlib_cache() -> None:
     """Copy the grader's matplotlib font list into this sandbox's (empty) matplotlib config folder."""
     src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mplcache")
@@ -184,19 +193,489 @@ def _seed_matplotlib_cache() -> None:
         pass
 
 
+
+
+# ----------------------------------------------------------------------------------------------- the guard
+def _roots() -> list[str]:
+    """Where the modules a notebook may import legitimately live: the Python installation, the virtualenv, /usr."""
+    import sysconfig
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr"}
+    roots.update(p for p in sysconfig.get_paths().values() if p)
+    return sorted({os.path.realpath(r) for r in roots})
+
+
+def guard(names, workdir: str) -> str | None:
+    """Why a correct implementation of a function in ``names`` is within the student's reach, or None.
+
+    Looks for a function of the stand-ins' namespace (``GIVEN_MODULE``) named like one of ``names`` among every
+    object the garbage collector tracks, and for a loaded module, from outside the student's working folder and
+    the Python installation, that defines one of ``names``. Never true unless the grader gave a test cell a
+    stand-in of the function it grades: it is the check that this stays so.
+    """
+    names = set(names or ())
+    if not names:
+        return None
+    for obj in gc.get_objects():
+        if type(obj) is types.FunctionType and obj.__name__ in names and obj.__module__ == GIVEN_MODULE:
+            return f"a stand-in of {obj.__name__} ({GIVEN_MODULE}.{obj.__name__}) was in the test's process"
+    allowed = [os.path.realpath(workdir)] + _roots()
+    for modname, mod in list(sys.modules.items()):
+        file = getattr(mod, "__file__", None)
+        if not isinstance(file, str) or not os.path.isabs(file):
+            continue
+        real = os.path.realpath(file)
+        if any(real == r or real.startswith(r.rstrip("/") + "/") for r in allowed):
+            continue
+        try:
+            found = sorted(n for n in names if n in vars(mod))
+        except TypeError:
+            continue
+        if found:
+            return f"the module {modname} ({real}) defines {found[0]}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- the system
+_LIBC = None
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
+
+
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+IPC_RMID = 0
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_GET_PERSISTENT = 1, 7, 22
+KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -3, -4, -5
+
+
+def new_session_keyring() -> None:
+    """Join a new anonymous session keyring: keys this process adds to its session die with it, and a forked
+    process does not share the supervisor's."""
+    try:
+        _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+    except (OSError, AttributeError):
+        pass
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+
+
+def _prctl(option: int, value: int) -> bool:
+    try:
+        return _libc().prctl(option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _keyctl(*args) -> int:
+    if SYS_KEYCTL is None:
+        return -1
+    return _libc().syscall(SYS_KEYCTL, *[ctypes.c_long(a) for a in args])
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(name))
+    return kids
+
+
+def _descendants(root: int) -> list[int]:
+    kids, found, todo = _children_map(), [], [root]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            found.append(k)
+            todo.append(k)
+    return found
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _wipe(folder: str) -> None:
+    """Delete everything inside ``folder`` (whatever its modes), keeping the folder."""
+    def retry(func, path, _exc):
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, 0o700)
+            func(path)
+        except OSError:
+            pass
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        try:
+            os.chmod(folder, 0o1777)
+            names = os.listdir(folder)
+        except OSError:
+            return
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, 0o700)
+                shutil.rmtree(path, onerror=retry)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _snapshot(folders: list[str], cap: int = 64 << 20) -> list:
+    """What the writable folders hold now: (folder, relative path, mode, bytes or None for a folder)."""
+    entries, total = [], 0
+    for folder in folders:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            for d in dirnames:
+                p = os.path.join(dirpath, d)
+                entries.append((folder, os.path.relpath(p, folder), os.lstat(p).st_mode & 0o7777, None))
+            for f in filenames:
+                p = os.path.join(dirpath, f)
+                try:
+                    if os.path.islink(p) or total > cap:
+                        continue
+                    with open(p, "rb") as fh:
+                        data = fh.read()
+                    total += len(data)
+                    entries.append((folder, os.path.relpath(p, folder), os.lstat(p).st_mode & 0o7777, data))
+                except OSError:
+                    continue
+    return entries
+
+
+def _restore(folders: list[str], snapshot: list) -> None:
+    for folder in folders:
+        _wipe(folder)
+    for folder, rel, mode, data in snapshot:
+        path = os.path.join(folder, rel)
+        try:
+            if data is None:
+                os.makedirs(path, exist_ok=True)
+            else:
+                with open(path, "wb") as fh:
+                    fh.write(data)
+            os.chmod(path, mode)
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------- the zygote
+class Zygote:
+    """The sandbox's supervisor: runs no student code, forks ``K_main`` and one process per test cell.
+
+    ``fds`` (from the grader, ``AUTOGRADER_FDS``): ``main`` (write end of K_main's channel), ``tests``: cell
+    index -> [write end of that cell's channel, read end of the pipe holding its stand-ins' source or -1],
+    ``sandboxed``: whether this runs in bubblewrap's PID, IPC and mount namespaces (only then does cleaning up
+    mean every process of the sandbox, its IPC objects, keyrings and scratch folders).
+    """
+
+    def __init__(self, control: int, fds: dict, cells: list, limits: dict, shell):
+        self.control, self.cells, self.limits, self.shell = control, cells, limits, shell
+        self.main_fd = int(fds.get("main", -1))
+        self.tests = {int(k): (int(v[0]), int(v[1])) for k, v in (fds.get("tests") or {}).items()}
+        self.cell_timeout = float(limits["cell_timeout"])
+        self.function_timeout = float(limits["function_timeout"])
+        self.notebook_timeout = float(limits.get("notebook_timeout", 600.0))
+        self.workdir = os.getcwd()
+        # Inside bubblewrap this process is the child of the namespace's init (pid 1); never kill(-1) elsewhere.
+        self.sandboxed = bool(fds.get("sandboxed")) and os.getppid() == 1
+        self.folders = [self.workdir] + ([f for f in ("/tmp", "/dev/shm", "/dev/mqueue") if os.path.isdir(f)]
+                                         if self.sandboxed else [])
+        self.pristine = _snapshot(self.folders)
+        self.started = time.monotonic()
+
+    def all_fds(self) -> list[int]:
+        fds = [self.control, self.main_fd]
+        for chan, given in self.tests.values():
+            fds += [chan, given]
+        return [fd for fd in fds if fd >= 0]
+
+    def emit(self, header: dict) -> None:
+        data = memoryview(wire.frame(header))
+        while data:
+            data = data[os.write(self.control, data):]
+
+    # ------------------------------------------------------------------ cleaning up between two processes
+    def cleanup(self) -> None:
+        """End every process the last one left, its IPC objects and keys, and restore the scratch folders."""
+        me = os.getpid()
+        for _ in range(200):
+            if self.sandboxed:
+                _libc().kill(-1, signal.SIGKILL)  # every process this uid may signal but init and this one
+            left = _descendants(me)
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            _reap()
+            if not left and not _descendants(me):
+                break
+            time.sleep(0.005)
+        if self.sandboxed:
+            self._remove_ipc()
+        _restore(self.folders, self.pristine)
+
+    def _remove_ipc(self) -> None:
+        libc = _libc()
+        for kind in ("shm", "sem", "msg"):
+            try:
+                with open(f"/proc/sysvipc/{kind}") as fh:
+                    ids = [int(line.split()[1]) for line in fh.read().splitlines()[1:] if line.split()]
+            except (OSError, ValueError, IndexError):
+                continue
+            for ident in ids:
+                try:
+                    if kind == "shm":
+                        libc.shmctl(ident, IPC_RMID, None)
+                    elif kind == "sem":
+                        libc.semctl(ident, 0, IPC_RMID)
+                    else:
+                        libc.msgctl(ident, IPC_RMID, None)
+                except (OSError, AttributeError):
+                    pass
+        # Keys linked into the user's keyrings outlive the processes that added them (the rest die with them).
+        try:
+            _keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION_KEYRING)  # this process's (each child joins its own)
+            _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING)
+            _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING)
+            persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, 0)
+            if persistent > 0:
+                _keyctl(KEYCTL_CLEAR, persistent)
+        except (OSError, AttributeError):
+            pass
+
+    # ------------------------------------------------------------------ the processes
+    def _close_all_but(self, keep: set) -> None:
+        for fd in self.all_fds():
+            if fd not in keep:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def _wait(self, pid: int, deadline: float):
+        """Wait for ``pid`` until ``deadline``; its wait status, or None when it was killed at the deadline."""
+        status = checking._wait(pid, max(0.0, deadline - time.monotonic()))
+        return status
+
+    def run_main(self):
+        """Fork K_main and watch it; return (wait status or None, how it was stopped, reached, times, timed out)."""
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                self._close_all_but({self.main_fd})
+                new_session_keyring()
+                self._main_child(w)
+            finally:
+                os._exit(70)
+        os.close(w)
+        if self.main_fd >= 0:
+            os.close(self.main_fd)
+            self.main_fd = -1  # never closed again by number: a later descriptor may get it
+        reached, times, timed_out, done = set(), {}, set(), False
+        start = time.monotonic()
+        activity, current = start, None
+        stopped = None
+        pidfd = os.pidfd_open(pid)
+        os.set_blocking(r, False)
+        buf = b""
+        status = None
+        try:
+            while True:
+                now = time.monotonic()
+                notebook_deadline = start + self.notebook_timeout
+                cell_deadline = activity + self.cell_timeout + self.function_timeout + 5.0
+                if now >= min(notebook_deadline, cell_deadline):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    stopped = "timeout" if notebook_deadline <= cell_deadline else "hung"
+                    break
+                ready, _, _ = select.select([pidfd, r] if r >= 0 else [pidfd], [], [],
+                                            min(notebook_deadline, cell_deadline) - now)
+                if r in ready:
+                    try:
+                        data = os.read(r, 65536)
+                    except BlockingIOError:
+                        data = None
+                    if data == b"":
+                        os.close(r)
+                        r = -1
+                    elif data:
+                        buf += data
+                        activity = time.monotonic()
+                        n = len(buf) // PROGRESS.size * PROGRESS.size
+                        for kind, index, seconds, flags in PROGRESS.iter_unpack(buf[:n]):
+                            if not 0 <= index < len(self.cells):
+                                continue
+                            if kind == P_START:
+                                current = index
+                                if self.cells[index].get("isolate"):
+                                    reached.add(index)
+                            elif kind == P_END:
+                                times[index] = float(seconds) if seconds == seconds else self.cell_timeout
+                                if flags & 1:
+                                    timed_out.add(index)
+                            elif kind == P_DONE:
+                                done = True
+                        buf = buf[n:]
+                if pidfd in ready:
+                    _, status = os.waitpid(pid, 0)
+                    break
+        finally:
+            os.close(pidfd)
+            if r >= 0:
+                os.close(r)
+        return status, stopped, current, reached, times, timed_out, done
+
+    def _main_child(self, progress: int) -> None:
+        os.environ["AUTOGRADER_CHANNEL_FD"] = str(self.main_fd)
+        os.set_inheritable(self.main_fd, False)
+        runner = Runner(self.main_fd, self.limits, progress=progress)
+        checking._runner = runner
+        for index, cell in enumerate(self.cells):
+            runner.progress(P_START, index)
+            if cell.get("isolate"):
+                continue  # a test cell runs in its own process, after this one has ended
+            runner.send({"kind": "start", "index": index})
+            frame = run_cell(self.shell, runner, index, cell["source"])
+            runner.send(frame)
+            runner.progress(P_END, index, float(frame["seconds"]), int(str(frame["error"] or "").startswith("CellTimeout")))
+        runner.progress(P_DONE, 0)
+        os._exit(0)
+
+    def run_test(self, index: int, bounds: dict, deadline: float) -> dict:
+        """Fork the process of test cell ``index`` and wait for it; return its ``test`` record."""
+        chan, given = self.tests.get(index, (-1, -1))
+        cell = self.cells[index]
+        budget = float(cell.get("budget", self.cell_timeout))
+        replay = [j for j in range(index) if not self.cells[j].get("isolate")]
+        replay_time = sum(bounds.get(j, self.cell_timeout) for j in replay)
+        record = {"kind": "test", "index": index, "budget": budget}
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            return {**record, "status": "fork", "detail": exc.strerror or str(exc)}
+        if pid == 0:
+            try:
+                self._test_child(index, chan, given, replay, bounds)
+            finally:
+                os._exit(70)
+        for fd in (chan, given):
+            if fd >= 0:
+                os.close(fd)
+        self.tests[index] = (-1, -1)
+        status = self._wait(pid, min(deadline, time.monotonic() + replay_time + budget + 2.0))
+        if status is None:
+            return {**record, "status": "timeout"}
+        if os.WIFSIGNALED(status):
+            return {**record, "status": "signal", "code": os.WTERMSIG(status)}
+        return {**record, "status": "exit", "code": os.WEXITSTATUS(status)}
+
+    def _test_child(self, index: int, chan: int, given: int, replay: list, bounds: dict) -> None:
+        new_session_keyring()
+        source = bytearray()
+        if given >= 0:
+            while chunk := os.read(given, 65536):
+                source += chunk
+        self._close_all_but({chan})
+        if chan < 0:
+            os._exit(71)
+        os.environ["AUTOGRADER_CHANNEL_FD"] = str(chan)
+        os.set_inheritable(chan, False)
+        runner = Runner(chan, self.limits)
+        standins: dict = {}
+        if source:
+            namespace = {"__name__": GIVEN_MODULE}
+            exec(compile(bytes(source).decode(), f"<{GIVEN_MODULE}>", "exec"), namespace)  # noqa: S102 - the grader's
+            standins = {k: v for k, v in namespace.items() if not k.startswith("_") and isinstance(v, types.FunctionType)
+                        and v.__module__ == GIVEN_MODULE}
+        del source
+        sink = Sink(-1, self.limits)
+        checking._runner = sink
+        for j in replay:  # the notebook's state before this test, rebuilt without sending anything
+            run_cell(self.shell, sink, j, self.cells[j]["source"], timeout=bounds.get(j, self.cell_timeout))
+        self.shell.user_ns.update(standins)
+        checking._runner = runner
+        problem = guard(self.cells[index].get("checks"), self.workdir)
+        if problem:
+            runner.send({"kind": "guard", "index": index, "detail": problem})
+            os._exit(0)
+        runner.send(run_cell(self.shell, runner, index, self.cells[index]["source"]))
+        os._exit(0)
+
+    def run(self) -> None:
+        status, stopped, current, reached, times, timed_out, done = self.run_main()
+        self.cleanup()
+        bounds = {j: REPLAY_MARGIN if j in timed_out else max(self.cell_timeout, 2 * t + REPLAY_MARGIN)
+                  for j, t in times.items()}
+        # The notebook once (K_main), then its test cells and the replays before them: as long again at most.
+        deadline = self.started + 2 * self.notebook_timeout
+        for index in sorted(reached):
+            if time.monotonic() >= deadline:
+                stopped = stopped or "timeout"
+                break
+            self.emit(self.run_test(index, bounds, deadline))
+            self.cleanup()
+        if stopped:
+            self.emit({"kind": "stopped", "why": stopped, "index": current})
+        if done and stopped is None and status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            self.emit({"kind": "done"})
+            os._exit(0)
+        if status is not None and os.WIFSIGNALED(status):  # end as K_main ended: the grader reads the same status
+            sig = os.WTERMSIG(status)
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        os._exit(os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 0)
+
+
 def main(job: str) -> None:
-    fd = int(os.environ["AUTOGRADER_CHANNEL_FD"])
+    control = int(os.environ["AUTOGRADER_CHANNEL_FD"])
+    fds = json.loads(os.environ.get("AUTOGRADER_FDS") or "{}")
     with open(os.path.join(job, "cells.json")) as fh:
         cells = json.load(fh)
     with open(os.path.join(job, "limits.json")) as fh:
         limits = json.load(fh)
-    runner = Runner(fd, limits)
-    checking._runner = runner
-    os.set_inheritable(fd, False)
+    for fd in [control] + [int(fds.get("main", -1))] + [int(x) for v in (fds.get("tests") or {}).values() for x in v]:
+        if fd >= 0:
+            os.set_inheritable(fd, False)  # never passed on to a program the notebook starts
+    # No process of the sandbox's user may read this one's memory or file descriptors, or trace it.
+    if not _prctl(PR_SET_DUMPABLE, 0):
+        print("autograder: could not make the supervisor non-dumpable", file=sys.stderr)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the notebook's processes become this one's children
+    new_session_keyring()
     _seed_matplotlib_cache()
 
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
+    import numpy  # noqa: F401 - once, here, for every process
+
+    if any(c.get("torch") for c in cells):
+        try:
+            import torch  # noqa: F401 - a stand-in needs it: imported once, not in each test's process
+        except ImportError:
+            pass
 
     config = Config()
     config.HistoryManager.enabled = False  # no history database, no history thread
@@ -207,15 +686,7 @@ def main(job: str) -> None:
     shell = Shell.instance(config=config, colors="NoColor")
     shell.InteractiveTB.set_mode("Minimal")
     signal.signal(signal.SIGALRM, _on_alarm)
-    for index, cell in enumerate(cells):
-        runner.send({"kind": "start", "index": index})
-        if cell.get("isolate"):
-            run_isolated(shell, runner, index, cell["source"], float(cell.get("budget", runner.cell_timeout)),
-                         cell.get("given"))
-        else:
-            runner.send(run_cell(shell, runner, index, cell["source"]))
-    runner.send({"kind": "done"})
-    os._exit(0)
+    Zygote(control, fds, cells, limits, shell).run()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Values across the sandbox wall: plain arrays in ``.npz`` plus a JSON tree, never pickles.
 
 Shared by the grader (outside, as ``autograder.probe.wire``) and the probe (inside the sandbox,
-where this folder is the ``autograder`` package). ``encode`` turns arguments or a returned value
+where this folder is the ``autograder`` package). ``encode_value`` turns arguments or a returned value
 into a JSON-able tree whose array leaves are stored in a dict of plain ``numpy.ndarray`` (saved
 with ``np.savez``); ``decode`` does the reverse with ``allow_pickle=False`` loads. Results come
 back as a stream of frames: ``MAGIC``, two little-endian uint32 lengths, a JSON header, a payload.
@@ -30,7 +30,7 @@ def _type_name(value) -> str:
     return "".join(ch for ch in name if ch.isalnum() or ch == "_")[:40] or "object"
 
 
-def encode(value, store: dict, memo: dict | None = None, budget: list | None = None, strict: bool = True):
+def encode_value(value, store: dict, memo: dict | None = None, budget: list | None = None, strict: bool = True):
     """JSON tree of ``value``; arrays go into ``store`` (name -> plain ndarray).
 
     ``strict`` (the grader's inputs) raises on types that cannot cross; otherwise (a student's
@@ -73,9 +73,9 @@ def encode(value, store: dict, memo: dict | None = None, budget: list | None = N
         return {"array": key}
     if type(value) in (tuple, list):
         tag = "tuple" if type(value) is tuple else "list"
-        return {tag: [encode(v, store, memo, budget, strict) for v in value]}
+        return {tag: [encode_value(v, store, memo, budget, strict) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
-        return {"dict": [[k, encode(v, store, memo, budget, strict)] for k, v in value.items()]}
+        return {"dict": [[k, encode_value(v, store, memo, budget, strict)] for k, v in value.items()]}
     if strict and type(value).__module__.startswith("autograder.specs.") and hasattr(value, "__dict__"):
         # A test fixture object (e.g. a toy decoder passed to the function under test): its class's
         # source (a harness, never the reference) and its attributes cross; the sandbox rebuilds it.
@@ -83,7 +83,7 @@ def encode(value, store: dict, memo: dict | None = None, budget: list | None = N
         cls = type(value)
         state = {k: v for k, v in vars(value).items() if type(k) is str}
         return {"object": {"name": cls.__name__, "source": inspect.getsource(cls),
-                           "state": encode(state, store, memo, budget, strict)}}
+                           "state": encode_value(state, store, memo, budget, strict)}}
     if isinstance(value, np.random.Generator) and strict:
         bg = value.bit_generator
         return {"rng": {"bit_generator": type(bg).__name__, "state": bg.state}}

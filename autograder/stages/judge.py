@@ -43,6 +43,83 @@ def _parse_channel(data: bytes):
     return frames, problem
 
 
+def _test_error(record: dict) -> str:
+    """A test cell's error when its process sent no ``cell`` frame, from the supervisor's record of how it ended."""
+    status = record.get("status")
+    if status == "timeout":
+        return f"CellTimeout: the test ran longer than its time limit ({float(record.get('budget', 0)):g} s) and was stopped"
+    if status == "signal":
+        return f"Crash: the test's process was killed by signal {record.get('code')}"
+    if status == "fork":
+        return (f"ProcessLimit: could not start a process for this test ({str(record.get('detail'))[:80]}; "
+                "too many processes?)")
+    return f"Exit: the test's process ended (exit status {record.get('code')}) before the test finished"
+
+
+@dataclass
+class Streams:
+    """The frames of one run in the notebook's order, put together from the sandbox's channels."""
+
+    frames: list            # (header, payload), as if one process had run every cell in order
+    corrupted: str | None   # the first malformed frame of the notebook's own channel (or the supervisor's)
+    stopped: dict | None    # the supervisor stopped the notebook: {"why": "hung" | "timeout", "index": ...}
+    done: bool              # the notebook ran to its end
+    guards: dict            # test cell index -> why a correct implementation of its function was within reach
+
+
+def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
+    """Put the channels of a run together (``runner.Zygote``): the supervisor's control channel, the ``main``
+    channel of the process that ran every cell but the tests, and each test cell's own channel.
+
+    A frame counts only where it belongs: on ``main``, the frames of a non-test cell between its ``start`` and
+    the next one; on a test cell's channel, its ``result``, ``function`` and ``cell`` frames, for that cell only.
+    So no process can speak for a cell it did not run. A test cell's frames come in at its place in the notebook,
+    if the supervisor ran it (the notebook reached it).
+    """
+    control, c_problem = _parse_channel(run.channel)
+    tests = {h["index"]: h for h, _ in control if h.get("kind") == "test" and isinstance(h.get("index"), int)}
+    stopped = next((h for h, _ in control if h.get("kind") == "stopped"), None)
+    done = any(h.get("kind") == "done" for h, _ in control)
+    main, corrupted = _parse_channel(run.streams.get("main", b""))
+    is_test = {i for i, c in enumerate(code) if c["role"] == "test"}
+    groups: dict[int, list] = {}
+    current = None
+    for header, payload in main:
+        kind, index = header.get("kind"), header.get("index")
+        if kind == "start":
+            current = index if isinstance(index, int) and 0 <= index < len(code) and index not in is_test else None
+            if current is not None:
+                groups.setdefault(current, []).append((header, payload))
+        elif current is not None and kind in ("cell", "result", "function") and (kind != "cell" or index == current):
+            groups[current].append((header, payload))
+    last = max(groups) if groups else -1
+    frames, guards = [], {}
+    for j in range(len(code)):
+        if corrupted and j > last:
+            break  # nothing after the point where the notebook's channel went bad counts, as in one process
+        if j not in is_test:
+            frames.extend(groups.get(j, []))
+            continue
+        record = tests.get(j)
+        if record is None:
+            continue
+        frames.append(({"kind": "start", "index": j}, b""))
+        got, _ = _parse_channel(run.streams.get(str(j), b""))  # a test's own garbage ends only its own frames
+        finished = False
+        for header, payload in got:
+            kind = header.get("kind")
+            if kind in ("result", "function"):
+                frames.append((header, payload))
+            elif kind == "cell" and header.get("index") == j and not finished:
+                frames.append((header, payload))
+                finished = True
+            elif kind == "guard" and j not in guards:
+                guards[j] = str(header.get("detail"))[:300]
+        if not finished:
+            frames.append(({"kind": "cell", "index": j, "error": _test_error(record)}, b""))
+    return Streams(frames, corrupted or c_problem, stopped, done, guards)
+
+
 def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> str | None:
     """Compare one function's returned values with the reference: None, or the first problem."""
     status = (record or {}).get("status")
@@ -87,7 +164,8 @@ def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> str
 def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: dict, limits: sandbox.Limits,
           notes: list, key: str) -> StudentResult:
     code = [c for c in merged if c["kind"] == "code"]
-    frames, corrupted = _parse_channel(run.channel)
+    streams = assemble(run, code)
+    frames, corrupted = streams.frames, streams.corrupted
     review = False
     cell_info, calls, started, done = {}, {}, [], False
     current = None
@@ -110,8 +188,7 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
                     review = True
                 elif header.get("status") == "crashed":
                     notes.append(f"{header.get('function')}: the function stopped its process ({header.get('detail')})")
-        elif kind == "done":
-            done = True
+    done = streams.done and not corrupted  # as in one process: nothing after a corrupted frame counts, not even the end
     if corrupted:
         notes.append(f"the results channel was corrupted ({corrupted}); later results were ignored")
         review = True
@@ -127,7 +204,10 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
         stop = f"the notebook used more memory than allowed ({limits.total_memory_mb} MB in all) and was killed"
     elif corrupted:
         stop = "the notebook corrupted its results (everything after that point was ignored)"
-    elif run.timed_out:
+    elif streams.stopped and streams.stopped.get("why") == "hung":
+        stop = (f"the notebook ran out of time: a cell went on past its time limit ({limits.cell_timeout:g} s) and "
+                "was stopped")
+    elif run.timed_out or streams.stopped:
         stop = f"the notebook ran out of time ({limits.notebook_timeout:g} s in all)"
     elif not started:
         stop = "the notebook could not be started"
@@ -173,7 +253,15 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
             continue
         gid = cell["grade_id"]
         reason = None
-        if index not in started:
+        if index in streams.guards:
+            # The grader's isolation failed (a stand-in of the graded function was within reach): no automatic
+            # score can be trusted, so 0 and a human look.
+            names = ", ".join(sorted({f for a, f in cell["checks"]}))
+            reason = (f"not graded automatically: a correct implementation of {names} was within reach of the test "
+                      f"({streams.guards[index]}); a grader must look at this cell")
+            notes.append(f"test {gid}: {reason}")
+            review = True
+        elif index not in started:
             reason = f"this test did not run: {stop or 'the notebook stopped before it'}"
         elif info is None:
             reason = f"this test did not finish: {stop or 'the notebook stopped in it'}"

@@ -120,8 +120,8 @@ def prepare_inputs(assignment: Assignment, seed: int, inputs: Path) -> dict:
             for c in cases:
                 memo = {}
                 try:
-                    trees.append({"args": wire.encode(tuple(c.args), store, memo),
-                                  "kwargs": wire.encode(dict(c.kwargs), store, memo)})
+                    trees.append({"args": wire.encode_value(tuple(c.args), store, memo),
+                                  "kwargs": wire.encode_value(dict(c.kwargs), store, memo)})
                 except wire.WireError as exc:
                     raise SystemExit(f"{a}/{f}, case {c.label!r}: {exc}. The sandbox carries arrays, numbers, strings, "
                                      "None, tuples, lists, dicts with string keys, numpy Generators and torch tensors.")

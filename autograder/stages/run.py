@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.probe import standins
+from autograder import standins
 from autograder.stages import submission
 from autograder.stages.submission import Submission
 from autograder.stages.judge import StudentResult, failed_result, judge
@@ -31,6 +31,14 @@ def given_names(assignment: Assignment, cell_checks: list) -> list[str]:
     graded = {f for c in assignment.tests for a, f in c.checks if a == assignment.name}
     own = {f for a, f in cell_checks}
     return sorted(n for n in graded - own if n in standins.STANDINS.get(assignment.name, {}))
+
+
+def given_source(assignment: Assignment, cell_checks: list) -> str:
+    """The source of the stand-ins a test cell is given: those of ``given_names``, never one of a function it grades."""
+    names = given_names(assignment, cell_checks)
+    own = {f for a, f in cell_checks}
+    assert not own & set(names), f"a test cell would be given a stand-in of a function it grades: {own & set(names)}"
+    return standins.source_for(assignment.name, names)
 
 
 def _first_line(text: str) -> str:
@@ -168,16 +176,20 @@ def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib
     if job.exists():
         shutil.rmtree(job)
     job.mkdir(parents=True)
+    code = [c for c in merged if c["kind"] == "code"]
+    # The stand-ins' source is not in the job folder (the sandbox can read it): each test cell's goes to its
+    # process alone, through a pipe (sandbox.run).
+    tests = {i: given_source(assignment, c.get("checks") or []) for i, c in enumerate(code) if c["role"] == "test"}
     cells_json = [{"source": c["source"], "isolate": c["role"] == "test",
                    "budget": limits.cell_timeout + limits.function_timeout * len(c.get("checks") or []) + 5,
-                   "given": {"assignment": assignment.name, "names": given_names(assignment, c.get("checks") or [])}
-                   if c["role"] == "test" else None}
-                  for c in merged if c["kind"] == "code"]
+                   "checks": sorted({f for a, f in c.get("checks") or []}),
+                   "torch": standins.uses_torch(assignment.name, given_names(assignment, c.get("checks") or []))}
+                  if c["role"] == "test" else {"source": c["source"]} for c in code]
     (job / "cells.json").write_text(json.dumps(cells_json))
     (job / "limits.json").write_text(json.dumps(limits.as_json()))
     sandbox._world_readable(job)
     try:
-        run = sandbox.run(job, lib, inputs, limits, uid=uid, unsafe=unsafe)
+        run = sandbox.run(job, lib, inputs, limits, uid=uid, unsafe=unsafe, tests=tests)
     finally:
         shutil.rmtree(job, ignore_errors=True)
     return Ran(sub.student, merged, notes, run, review=sub.review)

@@ -3,13 +3,20 @@
 When the sandbox runs the test cell of, say, ``attention`` (03), every other graded function of 03 that a
 student's ``attention`` (or the cell's visible asserts) may call (``softmax``, ``masked_softmax``,
 ``scaled_dot_product_scores``, ...) is replaced in the notebook's namespace by the stand-in below, in the
-test's forked process only. So a wrong, failing or endless ``masked_softmax`` costs the points of
+process that runs that test only. So a wrong, failing or endless ``masked_softmax`` costs the points of
 ``masked_softmax`` and nothing else.
 
 The stand-ins are public material, like the given helpers of the exercises: where PyTorch has the
 operation they call it (``torch.softmax``, ``F.scaled_dot_product_attention``, ...), converting NumPy in
 and out, so that no stand-in is a copy of a graded reference answer. ``tests/test_standins.py`` checks each
 against the reference on that function's hidden cases.
+
+This module is the grader's, not the probe's: it is never copied into the sandbox. For each test cell the
+grader builds, with :func:`source_for`, the source of exactly the stand-ins that cell is given (never one of
+the function the cell grades) and hands it to that cell's process alone, through a pipe
+(``autograder/sandbox.py``, ``autograder/probe/runner.py``). Each stand-in is therefore self-contained: it
+may use the private helpers ``_t`` and ``_torch`` and NumPy, and never calls another graded name (a stand-in
+calling ``softmax`` would need the stand-in of ``softmax`` while ``softmax`` itself is graded).
 """
 from __future__ import annotations
 
@@ -49,7 +56,7 @@ def dot_product_scores(Q, K):
 
 
 def scaled_dot_product_scores(Q, K):
-    return dot_product_scores(Q, K) / np.sqrt(np.shape(Q)[-1])
+    return (_t(Q) @ _t(K).transpose(-1, -2)).numpy() / np.sqrt(np.shape(Q)[-1])
 
 
 def cosine_scores(Q, K):
@@ -109,7 +116,14 @@ def general_scores(Q, K, W):
 
 
 def attention_context(scores, H, mask=None):
-    w = softmax(scores) if mask is None else masked_softmax(scores, mask)
+    torch = _torch()
+    s = _t(scores)
+    if mask is None:
+        w = torch.softmax(s, dim=-1)
+    else:
+        m = torch.from_numpy(np.broadcast_to(np.asarray(mask, dtype=bool), s.shape).copy())
+        w = torch.nan_to_num(torch.softmax(s.masked_fill(~m, float("-inf")), dim=-1), nan=0.0)  # fully masked: zeros
+    w = w.numpy()
     return (_t(w) @ _t(H)).numpy(), w
 
 
@@ -194,18 +208,44 @@ STANDINS = {
 extract_glimpse.uses_torch = False
 
 
-def prepare(names, assignment: str) -> None:
-    """Import what the stand-ins need (torch) in the notebook's process, so that each forked test need not."""
-    if any(getattr(STANDINS.get(assignment, {}).get(n), "uses_torch", True) for n in names):
-        try:
-            _torch()
-        except ImportError:
-            pass
+#: The ``__name__`` of the namespace the sandbox defines the stand-ins in (so their ``__module__``): the probe's
+#: guard looks for a function of this module named like the function under test.
+from autograder.probe.runner import GIVEN_MODULE  # noqa: E402
+
+HELPERS = (_torch, _t)
+
+
+def uses_torch(assignment: str, names) -> bool:
+    """Whether the stand-ins ``names`` of ``assignment`` need PyTorch (the sandbox then imports it once, up front)."""
+    table = STANDINS.get(assignment, {})
+    return any(getattr(table[n], "uses_torch", True) for n in names if n in table)
+
+
+def source_for(assignment: str, names) -> str:
+    """The self-contained source of the stand-ins ``names`` of ``assignment`` (empty if none has one).
+
+    Only these functions, the helpers ``_t``/``_torch`` and ``import numpy as np``: nothing else of this module.
+    """
+    import inspect
+
+    table = STANDINS.get(assignment, {})
+    chosen = sorted(n for n in set(names) if n in table)
+    if not chosen:
+        return ""
+    parts = ["import numpy as np\n"] + [inspect.getsource(f) for f in HELPERS]
+    parts += [inspect.getsource(table[n]).replace(f"def {table[n].__name__}(", f"def {n}(", 1) for n in chosen]
+    return "\n\n".join(parts)
+
+
+def load(source: str) -> dict:
+    """Define the stand-ins of ``source`` in a fresh namespace named ``GIVEN_MODULE``: name -> function."""
+    namespace: dict = {"__name__": GIVEN_MODULE}
+    exec(compile(source, f"<{GIVEN_MODULE}>", "exec"), namespace)  # noqa: S102 - the grader's own source
+    return {k: v for k, v in namespace.items() if callable(v) and getattr(v, "__module__", None) == GIVEN_MODULE
+            and not k.startswith("_")}
 
 
 def install(namespace: dict, assignment: str, names) -> None:
-    """Replace ``names`` in the notebook's ``namespace`` by their stand-ins (in a test cell's forked process)."""
-    table = STANDINS.get(assignment, {})
-    for name in names:
-        if name in table:
-            namespace[name] = table[name]
+    """Replace ``names`` in ``namespace`` by stand-ins built from their source, as the sandbox does (for the
+    in-process replay of ``tests/isolation.py``)."""
+    namespace.update(load(source_for(assignment, names)))
