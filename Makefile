@@ -11,7 +11,7 @@ JOBS    ?= 2
 export PYTHONPATH := $(CURDIR):$(CURDIR)/lib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book serve test variants release grade score extend exclude duedate roster bench clean help
+.PHONY: book serve test variants release grade score extend exclude review duedate roster bench clean help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -76,12 +76,16 @@ release: $(STAMP)
 #   make score ASSIGNMENT=03-qkv STUDENT=alice QUESTION=cosine-tests POINTS=1.5 COMMENT="keys not normalised"
 #   make extend ASSIGNMENT=03-qkv STUDENT=alice ARGS="--days 2"     (or ARGS="--time-factor 2")
 #   make exclude ASSIGNMENT=03-qkv STUDENT=carol ARGS="--reason withdrew"
+#   make review ASSIGNMENT=03-qkv STUDENT=alice ARGS="--note 'the hang was the sandbox'"
 #   make duedate ASSIGNMENT=03-qkv WHEN="2026-12-01 23:59 Europe/Paris"
 #   make roster ROSTER=students.csv
 define need
 $(if $($(1)),,$(error give $(1)=..., e.g. $(2)))
 endef
-grade: $(STAMP)
+# grade installs MathJax too: the feedback pages typeset their math with it (offline, no CDN). GNU make exits 2
+# whenever a recipe fails, so `make grade` cannot pass on the command's exit status 1 ("needs a human look"):
+# scripts that need it run `python -m autograder grade` (docs/grading.md, "Exit status").
+grade: $(STAMP) $(ASSETS)
 	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,SUBMISSIONS,SUBMISSIONS=path/to/submitted)
 	$(PY) -m autograder grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(ARGS)
 
@@ -90,7 +94,7 @@ score: $(STAMP)
 	$(PY) -m autograder score "$(ASSIGNMENT)" "$(STUDENT)" "$(QUESTION)" $(POINTS) \
 		$(if $(COMMENT),--comment "$(COMMENT)") $(ARGS)
 
-extend exclude: $(STAMP)
+extend exclude review: $(STAMP)
 	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,STUDENT,STUDENT=alice)
 	$(PY) -m autograder $@ "$(ASSIGNMENT)" "$(STUDENT)" $(ARGS)
 

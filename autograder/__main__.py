@@ -1,4 +1,5 @@
 """Instructor commands: ``python -m autograder COMMAND ...`` (``--help`` on each)."""
+import logging
 import sys
 
 USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder COMMAND --help for each)
@@ -10,6 +11,7 @@ USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder
   extend ASSIGNMENT STUDENT [--days N] [--time-factor F]
                                                  a later due date and/or longer time limits for one student
   exclude ASSIGNMENT STUDENT [--reason TEXT]     leave a student out of an assignment
+  review ASSIGNMENT STUDENT --note TEXT          a flagged submission was looked at: it no longer needs a look
   duedate ASSIGNMENT WHEN                        the assignment's due date (late penalties)
   roster FILE.csv                                import the class list (id, first_name, last_name, email)
   export ASSIGNMENT --format canvas|moodle|nbgrader [--out FILE.csv]
@@ -21,7 +23,19 @@ USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder
 """
 
 
+def _logging() -> None:
+    """The library logs through ``logging``; the command prints its warnings on stderr as ``warning: ...``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("autograder")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.addLevelName(logging.WARNING, "warning")
+    logging.addLevelName(logging.ERROR, "error")
+
+
 def main() -> int:
+    _logging()
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print(USAGE)
         return 0

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 from autograder import term
+from autograder.stages.prepare import load_assignment
+from autograder.stages.record import ensure_assignment
+from autograder.stages.submission import parse_timestamp, student_id
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +38,6 @@ def _open(args):
 
 
 def _spec(name: str):
-    from autograder.stages.prepare import load_assignment
-
     return load_assignment(name)
 
 
@@ -45,8 +46,6 @@ def _refresh(gb, spec, root: Path, students: list[str]) -> None:
 
 
 def _parse_when(text: str) -> dt.datetime:
-    from autograder.stages.collect import parse_timestamp
-
     when = parse_timestamp(text)
     if when is None:
         raise term.UsageError(f"{text!r} is not a date and time (e.g. '2026-12-01 23:59:00 Europe/Paris' or "
@@ -114,9 +113,6 @@ def extend(argv: list[str]) -> int:
     spec = _spec(args.assignment)
     root, gb = _open(args)
     with gb:
-        from autograder.stages.collect import student_id
-        from autograder.stages.record import ensure_assignment
-
         sid = student_id(args.student)
         ensure_assignment(gb, spec)
         if sid not in {st.id for st in gb.students}:
@@ -156,8 +152,6 @@ def exclude(argv: list[str]) -> int:
     spec = _spec(args.assignment)
     root, gb = _open(args)
     with gb:
-        from autograder.stages.collect import student_id
-
         sid = student_id(args.student)
         term.set_excluded(gb, spec.name, sid, args.reason, args.undo)
         if (Path(root) / spec.name).is_dir():
@@ -217,7 +211,38 @@ def roster(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"score": score, "extend": extend, "exclude": exclude, "duedate": duedate, "roster": roster}
+def review(argv: list[str]) -> int:
+    parser = _parser("review", "Mark a submission that needs a human look as reviewed, with a note: it leaves\n"
+                     "'Needs a human look' in summary.md (listed under 'Reviewed' with the note), its log says so,\n"
+                     "nbgrader's formgrader no longer lists it, and `grade` no longer exits 1 because of it. Give a\n"
+                     "score first if the automatic one is wrong (`score`). A new submission, or a re-run that changes\n"
+                     "its result, is flagged again.\n\n"
+                     "  python -m autograder review 03-qkv alice --note 'the hang was the sandbox; scores checked'\n"
+                     "  python -m autograder review 03-qkv alice --undo")
+    parser.add_argument("assignment", help="assignment id, e.g. 03-qkv")
+    parser.add_argument("student", help="student id")
+    parser.add_argument("--note", default=None, help="what was checked (shown in summary.md and the log)")
+    parser.add_argument("--undo", action="store_true", help="flag the submission again")
+    _common(parser)
+    args = parser.parse_args(argv)
+    if not args.undo and not (args.note or "").strip():
+        parser.error("give --note (what you checked), or --undo")
+    spec = _spec(args.assignment)
+    root, gb = _open(args)
+    with gb:
+        sid = student_id(args.student)
+        term.graded_submission(gb, spec, sid)
+        result = term.cached_result(Path(root) / spec.name, sid)
+        if result is None or not result.review:
+            raise term.UsageError(f"{sid}'s submission of {spec.name} does not need a human look: nothing to review")
+        term.set_reviewed(gb, spec, sid, result, args.note, args.undo)
+        _refresh(gb, spec, root, [sid])
+    print(f"{sid}: {spec.name} " + ("flagged again for a human look" if args.undo else f"reviewed ({args.note})"))
+    return 0
+
+
+COMMANDS = {"score": score, "extend": extend, "exclude": exclude, "review": review, "duedate": duedate,
+            "roster": roster}
 
 
 def run(command: str, argv: list[str]) -> int:

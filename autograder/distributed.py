@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import os
-import queue
 import shutil
 import socket
 import tarfile
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from autograder import sandbox
+from autograder.stages import staging
 from autograder.stages.run import Ran, execute
 
 
@@ -39,31 +39,26 @@ class WorkerMismatch(SystemExit):
 
 # --------------------------------------------------------------------------- the worker's side
 
-_STAGES: dict[str, tuple[Path, Path, Path]] = {}
+_STAGES: dict[str, staging.Staged] = {}
 _STAGE_LOCK = threading.Lock()
-_UIDS: queue.Queue | None = None
+_UIDS: staging.UidPool | None = None
 _CODE: str | None = None
 
 
 def code_digest() -> str:
-    """A digest of the ``autograder`` package's code on this machine (grader, probe, specs, reference)."""
+    """A digest of the ``autograder`` package's code on this machine (``staging.code_digest``), computed once."""
     global _CODE
     if _CODE is None:
-        from autograder.grade import _code_digest  # the one definition (what decides scores; not the reports)
-
-        _CODE = _code_digest()
+        _CODE = staging.code_digest()
     return _CODE
 
 
-def _uid_pool() -> queue.Queue:
+def _uid_pool() -> staging.UidPool:
     """Sandbox uids of this worker process (as root): distinct from every other grader process on the machine."""
     global _UIDS
     with _STAGE_LOCK:
         if _UIDS is None:
-            _UIDS = queue.Queue()
-            base = sandbox.SANDBOX_UID_BASE + (os.getpid() % 100_000) * 64
-            for i in range(64):
-                _UIDS.put(base + i)
+            _UIDS = staging.UidPool()
     return _UIDS
 
 
@@ -75,21 +70,15 @@ def pack_inputs(inputs: Path) -> bytes:
     return buf.getvalue()
 
 
-def _stage(run_id: str, blob: bytes) -> tuple[Path, Path, Path]:
+def _stage(run_id: str, blob: bytes) -> staging.Staged:
     """This worker's copy of the run's probe and inputs (made once per run and worker process)."""
     with _STAGE_LOCK:
-        if run_id in _STAGES and _STAGES[run_id][0].exists():
+        if run_id in _STAGES and _STAGES[run_id].lib.exists():
             return _STAGES[run_id]
         root = Path(tempfile.mkdtemp(prefix=f"autograder-{run_id[:12]}-", dir=_scratch()))
-        lib = sandbox.stage_probe(root / "probe")
         with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
             tar.extractall(root, filter="data")
-        inputs = root / "inputs"
-        sandbox._world_readable(inputs)
-        jobs = root / "jobs"
-        jobs.mkdir()
-        os.chmod(root, 0o755)
-        _STAGES[run_id] = (lib, inputs, jobs)
+        _STAGES[run_id] = staging.stage(root)
         return _STAGES[run_id]
 
 
@@ -108,7 +97,7 @@ def cleanup(run_id: str) -> int:
     with _STAGE_LOCK:
         staged = _STAGES.pop(run_id, None)
     if staged:
-        shutil.rmtree(staged[0].parent.parent, ignore_errors=True)
+        shutil.rmtree(staged.lib.parent.parent, ignore_errors=True)
     return os.getpid()
 
 
@@ -121,13 +110,9 @@ def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, uns
         ok, why = sandbox.available()
         if not ok:
             raise WorkerMismatch(f"the worker on {os.uname().nodename} cannot sandbox student code: {why}")
-    lib, inputs, jobs = _stage(run_id, blob)
-    uids = _uid_pool()
-    uid = uids.get()
-    try:
-        ran = execute(assignment, sub, limits, lib, inputs, jobs, uid, unsafe)
-    finally:
-        uids.put(uid)
+    staged = _stage(run_id, blob)
+    with _uid_pool().uid() as uid:
+        ran = execute(assignment, sub, limits, staged.lib, staged.inputs, staged.jobs, uid, unsafe)
     ran.host = f"{os.uname().nodename} (Dask worker, pid {os.getpid()}, {'root' if os.geteuid() == 0 else 'ordinary user'})"
     ran.missing = _missing(unsafe)
     return ran

@@ -19,20 +19,15 @@ embedded in the released page, because ``fetch_feedback`` copies one HTML file a
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from autograder.release import REPO, nbgrader_env
+from autograder import term
+from autograder.course import REPO, course_dir, nbgrader_env, private_dir
 
 SHARED_MATHJAX = "../../.mathjax/tex-svg.js"  # what report.shared_mathjax links every page to
-
-
-def course_dir() -> Path:
-    """The course folder the course's nbgrader_config.py names (``$ATTN_COURSE_DIR``, else ``~/attention-course``)."""
-    return Path(os.environ.get("ATTN_COURSE_DIR") or Path.home() / "attention-course").expanduser().resolve()
 
 
 def run_nbgrader(args: list[str], *, check: bool = False, capture: bool = False, **env: str) -> subprocess.CompletedProcess:
@@ -57,6 +52,7 @@ def stage_feedback(assignment: str, grading: Path, course: Path, students: list[
     (no ``submission_secret.txt``) cannot get feedback through the exchange and is listed as a problem.
     """
     feedback = grading / "feedback"
+    gone = excluded_students(assignment, grading)
     if not feedback.is_dir():
         raise SystemExit(f"no feedback pages in {feedback}: grade first (python -m autograder grade {assignment} ...)")
     shared = feedback / ".mathjax" / "tex-svg.js"
@@ -64,6 +60,8 @@ def stage_feedback(assignment: str, grading: Path, course: Path, students: list[
     for folder in sorted(feedback.iterdir()):
         student = folder.name
         if student.startswith(".") or not folder.is_dir() or (students and student not in students):
+            continue
+        if student in gone:  # excluded: left out of every output, this one too
             continue
         pages = sorted((folder / assignment).glob("*.html"))
         if not pages:
@@ -82,6 +80,14 @@ def stage_feedback(assignment: str, grading: Path, course: Path, students: list[
             (target / page.name).write_text(_standalone(page.read_text(encoding="utf-8"), shared), encoding="utf-8")
         staged.append(student)
     return staged, problems
+
+
+def excluded_students(assignment: str, grading: Path) -> dict[str, str]:
+    """The students excluded from ``assignment`` in the term's gradebook beside ``grading`` (none without one)."""
+    if not (Path(grading).parent / "gradebook.db").is_file():
+        return {}
+    with term.open_gradebook(term.db_url(Path(grading).parent)) as gb:
+        return term.excluded(gb, assignment)
 
 
 def release_feedback_main(argv: list[str]) -> int:
@@ -118,10 +124,9 @@ def release_feedback_main(argv: list[str]) -> int:
 def ensure_course_dir(env: dict[str, str] | None = None) -> Path:
     """Create the course folder if it is missing (mode 700: it holds student work); nbgrader's collect cannot open
     its gradebook in a folder that does not exist."""
-    env = env if env is not None else dict(os.environ)
-    root = Path(env.get("ATTN_COURSE_DIR") or Path.home() / "attention-course").expanduser()
+    root = course_dir(env)
     if not root.exists():
-        root.mkdir(parents=True, mode=0o700)
+        private_dir(root)
     return root
 
 

@@ -34,7 +34,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.release import REPO
+from autograder.course import REPO
+from autograder import term
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade", "Last modified (grade)"]
@@ -51,20 +52,21 @@ def default_db(assignment: str) -> str:
 
 
 def scores(db_url: str, assignment: str) -> tuple[list[dict], float]:
-    """(one row per submission of ``assignment``: student, name, score, timestamp; the assignment's max score)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """(one row per submission of ``assignment``: student, name, score, timestamp; the assignment's max score).
+    Students excluded from the assignment are left out, as from every other output."""
+    from nbgrader.api import MissingEntry
 
-    from autograder.stages.record import _fast_alembic_version
-
-    _fast_alembic_version()
     rows = []
-    with Gradebook(db_url) as gb:
+    with term.open_gradebook(db_url) as gb:
         try:
             spec = gb.find_assignment(assignment)
         except MissingEntry:
             raise SystemExit(f"the gradebook {db_url} has no assignment {assignment!r}") from None
+        gone = term.excluded(gb, assignment)
         for sub in spec.submissions:
             student = sub.student
+            if student.id in gone:
+                continue
             name = " ".join(p for p in (student.first_name, student.last_name) if p)
             rows.append({"student": student.id, "name": name,
                          "score": max(0.0, float(sub.score) - float(sub.late_submission_penalty or 0.0)),
@@ -129,12 +131,9 @@ def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | 
         raise SystemExit(f"no such gradebook: {db_url.removeprefix('sqlite:///')}")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "nbgrader":
-        from nbgrader.api import Gradebook
-        from nbgrader.plugins.export import CsvExportPlugin
-
         scores(db_url, assignment)  # the same clear error when the assignment is not in the gradebook
-        with Gradebook(db_url) as gb:
-            CsvExportPlugin(to=str(out), assignment=[assignment]).export(gb)
+        with term.open_gradebook(db_url) as gb:
+            term.write_csv(out, term.export_rows(gb, [assignment]))  # nbgrader export's rows, without excluded students
         return []
     rows, max_score = scores(db_url, assignment)
     roster = roster or {}

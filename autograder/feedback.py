@@ -12,6 +12,10 @@ import base64
 import binascii
 import html
 
+from autograder import feedback_zh
+from autograder.offline import mathjax3_block
+from autograder.translate import translate_markdown, translations
+
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem} table{border-collapse:collapse;margin:1rem 0;width:100%}
@@ -50,21 +54,12 @@ def mathjax_block(mathjax: str | None) -> str:
     "none" = no script, anything else = the URL or path of MathJax 3's ``tex-*.js``."""
     if mathjax == "none":
         return ""
-    try:
-        from autograder.offline import mathjax3_block
-    except ImportError:
-        mathjax3_block = None
     if mathjax in (None, "auto"):
-        if mathjax3_block is None:
-            return ""
         try:
             return mathjax3_block()
         except OSError:
             return ""
-    if mathjax3_block is not None:
-        return mathjax3_block(src=html.escape(mathjax))
-    return ("<script>window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']]}};</script>"
-            f"<script defer src='{html.escape(mathjax)}'></script>")
+    return mathjax3_block(src=html.escape(mathjax))
 
 
 _EN = {
@@ -99,9 +94,7 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
     e = html.escape
     zh = str(getattr(result, "language", "en") or "en").startswith("zh")
     if zh:
-        from autograder.feedback_zh import LABELS as T, translate as say
-        from autograder.translate import translate_markdown, translations
-
+        T, say = feedback_zh.LABELS, feedback_zh.translate
         table = translations(assignment.name)
     else:
         T, table = _EN, {}
@@ -111,6 +104,7 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
     scores = standing.scores if standing is not None else result.scores
     manual = standing.manual if standing is not None else {}
     comments = standing.comments if standing is not None else {}
+    answer_comments = standing.answer_comments if standing is not None else {}
     raw = float(sum(scores.get(c.grade_id, 0.0) for c in assignment.tests))
     penalty = standing.penalty if standing is not None else 0.0
     parts = [f"<!DOCTYPE html><html lang='{'zh-CN' if zh else 'en'}'><head><meta charset='utf-8'><title>"
@@ -177,6 +171,9 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
             parts.append(f"<pre class='out err'>{e(str(cell['error']))}</pre>")
         if not cell.get("ran", True):
             parts.append(f"<div class='result bad'>{T['did_not_run']}</div>")
+        if cell["role"] == "answer" and answer_comments.get(cell.get("grade_id")):
+            # A comment nbgrader's formgrader saved on this answer cell.
+            parts.append(f"<div class='notes'>{e(T['comment'])}{e(answer_comments[cell['grade_id']])}</div>")
         if cell["role"] == "test":
             gid = cell["grade_id"]
             got = scores.get(gid, 0.0)

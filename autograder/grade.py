@@ -40,24 +40,26 @@ import csv
 import hashlib
 import json
 import os
-import queue
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder import distributed, sandbox
+from autograder import distributed, sandbox, term
+from autograder.course import REPO, private_dir, secure
 from autograder.nbgrader_layout import course_root, write_autograded, write_course_folders
-from autograder.release import REPO
-from autograder.stages.collect import Skipped, Submission, collect, student_id  # noqa: F401 - public names
-from autograder.stages.judge import StudentResult, failed_result, judge, judge_function  # noqa: F401
+from autograder.stages import staging
+from autograder.stages.collect import collect
+from autograder.stages.judge import StudentResult, failed_result
 from autograder.stages.prepare import Assignment, load_assignment, prepare_inputs
 from autograder.stages.record import ensure_assignment, load_cached, record, save_cached
 from autograder.stages.report import console_lines, shared_mathjax, write_feedback, write_log
-from autograder.stages.run import execute, judge_ran, merge, parse_notebook, run_submission  # noqa: F401
+from autograder.stages.run import execute, judge_ran
+from autograder.stages.submission import Submission, parse_timestamp, student_id
 
 VERSION = "3"  # cached results are also invalidated by any change of the package's code (_code_digest)
 _CODE_DIGEST = ""
@@ -85,23 +87,6 @@ def run_seed(work: Path, seed: int | None) -> int:
     return seed
 
 
-#: Files of the package that only read results (reports, gradebook, commands, nbgrader's configuration): a change to
-#: them rewrites the reports from the cached results instead of grading everyone again.
-NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "commands.py", "feedback.py", "feedback_zh.py", "release.py",
-                 "__main__.py", "export.py", "exchange.py", "nbgrader_layout.py", "stages/report.py", "stages/record.py"}
-
-
-def _code_digest() -> str:
-    """A digest of the course package's code (grader, probe, specs, reference): a change re-grades everyone."""
-    h = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        if path.relative_to(package).as_posix() in NOT_IN_DIGEST:
-            continue
-        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 def _cache_key(assignment: Assignment, sub: Submission, seed: int, limits: sandbox.Limits, unsafe: bool) -> str:
     h = hashlib.sha256()
     for part in (VERSION, _CODE_DIGEST, assignment.digest, str(seed), json.dumps(asdict(limits), sort_keys=True), str(unsafe),
@@ -120,8 +105,6 @@ def student_limits(limits: sandbox.Limits, factor: float | None) -> sandbox.Limi
 
 def read_timestamps(path: Path) -> dict[str, datetime]:
     """``--timestamps FILE.csv``: columns ``student_id`` (or ``id``) and ``timestamp``; times without a zone are UTC."""
-    from autograder.stages.collect import parse_timestamp
-
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -174,8 +157,6 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     """
     from tqdm.auto import tqdm
 
-    from autograder import term
-
     limits = limits or sandbox.Limits()
     # nbgrader creates or migrates the gradebook by running `alembic` from PATH: this interpreter's.
     bindir = str(Path(sys.executable).parent)
@@ -191,7 +172,8 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         print(f"warning: {spec.name}: {warning}", file=sys.stderr)
     out = Path(out)
     work = out / "work"
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
+    secure(course_root(out))
     seed = run_seed(work, seed)
     cache = work / "results"
     cache.mkdir(parents=True, exist_ok=True)
@@ -201,7 +183,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
 
     # Stage 1: collect.
     global _CODE_DIGEST
-    _CODE_DIGEST = _code_digest()
+    _CODE_DIGEST = staging.code_digest()
     subs, skipped = collect(Path(submissions), assignment, spec.notebook)
     if students:
         wanted = [student_id(s) for s in students]
@@ -245,42 +227,31 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     cached = len(results)
 
     # Stage 2: prepare the cases (only when something is to be run).
-    run_dir = work / "run"
     functions: dict = {}
+    run_dir = None
+    shutil.rmtree(work / "run", ignore_errors=True)  # where earlier versions staged runs
     if todo:
-        # The inputs and probe live in a fresh folder readable by the sandbox user; the expected values stay here.
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
-        lib = sandbox.stage_probe(run_dir / "probe")
-        inputs = run_dir / "inputs"
-        functions = prepare_inputs(spec, seed, inputs)
-        sandbox._world_readable(inputs)
-        jobs_dir = run_dir / "jobs"
-        jobs_dir.mkdir()
-        os.chmod(run_dir, 0o755)
-        os.chmod(work, 0o755)
+        # The inputs and probe live in a fresh folder readable by the sandbox user, outside the grading folder
+        # (which is private, mode 700); the expected values stay in this process.
+        run_dir = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+        functions = prepare_inputs(spec, seed, run_dir / "inputs")
+        staged = staging.stage(run_dir)
     by_student = {s.student: s for s in subs}
-    slots: queue.Queue = queue.Queue()
-    base = sandbox.SANDBOX_UID_BASE + (os.getpid() % 100_000) * 64  # distinct per grader process
-    for i in range(max(1, jobs)):
-        slots.put(base + i)
+    pool = staging.UidPool(jobs)
 
     def run_one(item):
         # Stage 3 on this machine (the local pool).
         sub, key = item
-        uid = slots.get()
-        try:
-            return execute(spec, sub, own_limits[sub.student], lib, inputs, jobs_dir, uid, unsafe_no_sandbox)
-        finally:
-            slots.put(uid)
+        with pool.uid() as uid:
+            return execute(spec, sub, own_limits[sub.student], staged.lib, staged.inputs, staged.jobs, uid,
+                           unsafe_no_sandbox)
 
     keys = dict((sub.student, key) for sub, key in todo)
     workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
     if scheduler is None or not todo:
         finished = ((sub, ran) for (sub, _), ran in distributed.run_local(todo, run_one, jobs))
     else:
-        finished = distributed.run_dask(scheduler, inputs, spec, [sub for sub, _ in todo],
+        finished = distributed.run_dask(scheduler, staged.inputs, spec, [sub for sub, _ in todo],
                                         lambda s: own_limits[s.student], unsafe_no_sandbox, _CODE_DIGEST)
 
     # Stages 4 to 6 (judge, record, report): here only, by the process that owns the gradebook.
@@ -306,16 +277,17 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
             bar.update(1)
         bar.close()
         # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
-        term.refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
+        standings = term.refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
                      skipped=skipped, cached=cached)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    ordered = [results[s.student] for s in subs]
+    if run_dir is not None:
+        shutil.rmtree(run_dir, ignore_errors=True)
     held, missing = _isolation(out / "summary.md", unsafe_no_sandbox, workers if scheduler is not None else None)
+    secure(course_root(out), out)
     with (out / "grades.csv").open(newline="") as fh:
         rows = Rows(csv.DictReader(fh))
     graded = {s.student for s in subs}
     rows[:] = [r for r in rows if r["student_id"] in graded]
-    needs = {r.student for r in ordered if r.review}
+    needs = {s for s, st in standings.items() if st.needs_review}
     for row in rows:
         row["needs_review"] = row["student_id"] in needs
     rows.ran, rows.cached, rows.skipped = len(todo), cached, skipped
@@ -371,14 +343,13 @@ def open_gradebook(gradebook_class, url: str):
 
 def _finish(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
             penalties) -> None:
-    from autograder import term
-
-    record(gb, spec, result, sub.timestamp)
+    key, _ = term.reviewed(gb, spec.name).get(result.student, (None, None))
+    record(gb, spec, result, sub.timestamp, reviewed=key == result.key)
     term.settle(gb, spec, result.student, penalties)
-    standing = term.standing(gb, spec, result.student)
+    standing = term.standing(gb, spec, result.student, result)
     write_autograded(course_root(out), spec, result, sub)
     write_feedback(out, spec, result, mathjax, standing)
-    write_log(out / "logs" / f"{result.student}.log", result, sub, standing)
+    write_log(out / "logs" / f"{result.student}.log", result, standing)
 
 
 def main(argv: list[str]) -> int:

@@ -24,7 +24,7 @@ import re
 import shutil
 from pathlib import Path
 
-from autograder.release import REPO
+from autograder.course import REPO
 from autograder.stages.collect import Submission
 from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment

@@ -22,7 +22,8 @@ import json
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from autograder.course import REPO
+
 MATHJAX_DIR = REPO / "node_modules" / "mathjax" / "es5"
 
 # nbconvert's macro: '<!-- Load mathjax -->' <script src=...mathjax...> <script type="text/x-mathjax-config">...

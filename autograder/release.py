@@ -10,38 +10,19 @@ touches an instructor's real one.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "autograder" / "nbgrader_config.py"
-SOLUTIONS = REPO / "solutions"
-EXERCISES = REPO / "exercises"
-
-
-def assignments() -> list[str]:
-    """Every assignment id: the folders of ``solutions/`` that hold a notebook."""
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
-
+from autograder import translate
+from autograder.course import CONFIG, EXERCISES, REPO, SOLUTIONS, assignments, nbgrader_env  # noqa: F401
 
 def nbgrader(*args: str, cwd: Path, db: Path, extra: list[str] | None = None) -> subprocess.CompletedProcess:
     """Run an nbgrader command with the course's config and a given gradebook."""
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--db=sqlite:///{db}", *(extra or [])]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=nbgrader_env())
-
-
-def nbgrader_env(**extra: str) -> dict[str, str]:
-    """The environment nbgrader runs in: it finds the course's config through JUPYTER_CONFIG_PATH."""
-    env = dict(os.environ)
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(CONFIG.parent), env.get("JUPYTER_CONFIG_PATH")]))
-    # nbgrader runs `alembic` (and kernels) from PATH: put this interpreter's bin folder first.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.update(extra)
-    return env
 
 
 def normalise(path: Path) -> None:
@@ -88,8 +69,6 @@ def main(argv: list[str]) -> int:
     unknown = [name for name in args.assignments if name not in known]
     if unknown:
         parser.error(f"no such assignment: {', '.join(unknown)} (assignments: {', '.join(known)})")
-    from autograder import translate
-
     status = 0
     for name in args.assignments or known:
         print(f"released {name} -> {generate(name).relative_to(REPO)}")

@@ -17,7 +17,13 @@ made from it (:func:`refresh`), so they never disagree.
   extension is also kept in this module's table ``autograder_extension`` and copied onto the submission when it
   is recorded;
 * longer time limits for one student: ``autograder_extension.time_factor`` (nbgrader has no such setting);
-* excluded students: ``autograder_excluded`` (never graded for that assignment, left out of every output);
+* excluded students: ``autograder_excluded`` (never graded for that assignment, left out of every output: their
+  feedback page and log are removed, the LMS exports and ``release-feedback`` leave them out);
+* reviewed submissions: ``autograder_review`` (``python -m autograder review``): a submission flagged for a human
+  look that a grader has looked at, with the grader's note and the key of the result that was reviewed (a new
+  submission or a re-run that changes the result is flagged again);
+* comments from nbgrader's formgrader: nbgrader's ``comment`` table on an *answer* (solution) cell, shown on the
+  feedback page under that answer;
 * late penalties: ``submitted_notebook.late_submission_penalty``, computed by nbgrader's own
   ``AssignLatePenalties``/``LateSubmissionPlugin`` configured in ``autograder/nbgrader_config.py`` or a
   course's ``nbgrader_config.py`` (``c.LateSubmissionPlugin.penalty_method``, ``c.AssignLatePenalties.plugin_class``).
@@ -27,22 +33,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
-import sys
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.release import REPO
+from autograder.course import DEFAULT_ROOT, PACKAGE, interpreter_on_path, secure
+from autograder.nbgrader_layout import course_root
+from autograder.stages.submission import Skipped
+from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment
+from autograder.stages.record import _fast_alembic_version, ensure_assignment
+from autograder.stages.report import shared_mathjax, write_feedback, write_log, write_summary
+from autograder.stages.submission import student_id
 
-DEFAULT_ROOT = REPO / "grading"
-CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
+CONFIG = PACKAGE / "nbgrader_config.py"
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS autograder_extension (assignment VARCHAR(128) NOT NULL, student VARCHAR(128) NOT NULL, "
     "due_seconds FLOAT, time_factor FLOAT, PRIMARY KEY (assignment, student))",
     "CREATE TABLE IF NOT EXISTS autograder_excluded (assignment VARCHAR(128) NOT NULL, student VARCHAR(128) NOT NULL, "
     "reason TEXT, PRIMARY KEY (assignment, student))",
+    "CREATE TABLE IF NOT EXISTS autograder_review (assignment VARCHAR(128) NOT NULL, student VARCHAR(128) NOT NULL, "
+    "result_key VARCHAR(128), note TEXT, PRIMARY KEY (assignment, student))",
 )
 
 
@@ -62,12 +74,7 @@ def open_gradebook(url: str):
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
-    from autograder.stages.record import _fast_alembic_version
-
-    # nbgrader creates or migrates the gradebook by running `alembic` from PATH: this interpreter's.
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    interpreter_on_path()
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     _fast_alembic_version()
@@ -95,6 +102,12 @@ def time_factors(gb, assignment: str) -> dict[str, float]:
     """Students of ``assignment`` whose time limits are multiplied, and by how much."""
     return {s: f for s, f in _rows(gb, "SELECT student, time_factor FROM autograder_extension WHERE assignment=:a "
                                        "AND time_factor IS NOT NULL", a=assignment)}
+
+
+def reviewed(gb, assignment: str) -> dict[str, tuple[str, str]]:
+    """Students of ``assignment`` whose flagged result a grader reviewed: student -> (result key, note)."""
+    return {s: (k or "", n or "") for s, k, n in _rows(gb, "SELECT student, result_key, note FROM autograder_review "
+                                                          "WHERE assignment=:a", a=assignment)}
 
 
 def excluded(gb, assignment: str) -> dict[str, str]:
@@ -160,6 +173,14 @@ class Standing:
     duedate: dt.datetime | None = None  # including the student's extension
     extended: bool = False
     scores: dict = field(default_factory=dict)  # grade_id -> final points of the question
+    answer_comments: dict = field(default_factory=dict)  # answer cell's grade_id -> comment (nbgrader's formgrader)
+    excluded: str | None = None     # the reason, when the student is excluded from the assignment
+    flagged: bool = False           # the grader's result asks for a human look
+    review_note: str | None = None  # a grader reviewed the flagged result (``review``), with this note
+
+    @property
+    def needs_review(self) -> bool:
+        return self.flagged and self.review_note is None
 
     @property
     def raw(self) -> float:
@@ -170,8 +191,10 @@ class Standing:
         return max(0.0, self.raw - self.penalty)
 
 
-def standing(gb, spec: Assignment, student: str) -> Standing:
-    from nbgrader.api import Comment, GradeCell, MissingEntry, Notebook
+def standing(gb, spec: Assignment, student: str, result: StudentResult | None = None) -> Standing:
+    """The record of ``student`` on ``spec``: the gradebook's scores, comments, penalty and dates, the exclusion and
+    review state, and (from ``result``, the grader's kept result) whether it asks for a human look."""
+    from nbgrader.api import Comment, GradeCell, MissingEntry, Notebook, SolutionCell
 
     submission = gb.find_submission(spec.name, student)
     notebook = gb.find_submission_notebook(spec.notebook, spec.name, student)
@@ -194,9 +217,21 @@ def standing(gb, spec: Assignment, student: str) -> Standing:
     for name, text in found:
         if text:
             comments[name] = text
+    answer_comments = {}
+    found = (gb.db.query(SolutionCell.name, Comment.manual_comment)
+             .join(Comment, Comment.cell_id == SolutionCell.id)
+             .join(Notebook, Notebook.id == SolutionCell.notebook_id)
+             .filter(Comment.notebook_id == notebook.id, Notebook.name == spec.notebook))
+    for name, text in found:
+        if text and name not in comments:
+            answer_comments[name] = text
+    gone = excluded(gb, spec.name).get(student)
+    flagged = bool(result is not None and result.review)
+    key, note = reviewed(gb, spec.name).get(student, (None, None))
+    review_note = note if flagged and key == result.key else None
     return Standing(student, auto, manual, comments, float(notebook.late_submission_penalty or 0.0),
                     float(submission.total_seconds_late), submission.timestamp, submission.duedate,
-                    submission.extension is not None, scores)
+                    submission.extension is not None, scores, answer_comments, gone, flagged, review_note)
 
 
 def graded_students(gb, assignment: str) -> list[str]:
@@ -254,8 +289,6 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def cached_result(out: Path, student: str):
     """The last result the grader kept for ``student`` in ``out/work/results/`` (whatever its key), or None."""
-    from autograder.stages.judge import StudentResult
-
     path = Path(out) / "work" / "results" / f"{student}.json"
     try:
         return StudentResult(**json.loads(path.read_text()))
@@ -265,8 +298,6 @@ def cached_result(out: Path, student: str):
 
 def placeholder(spec: Assignment, st: Standing):
     """A result for a student graded elsewhere (another output folder or machine): scores only."""
-    from autograder.stages.judge import StudentResult
-
     return StudentResult(st.student, dict(st.auto), {}, ["graded in another output folder: no notebook to show"],
                          False, [], 0.0, "")
 
@@ -276,13 +307,18 @@ def refresh(gb, spec: Assignment, out: Path, feedback_for: list[str] | tuple = (
     """Rewrite every output of ``spec`` in ``out`` from the gradebook: ``grades.csv``, the term-wide
     ``ROOT/grades.csv`` (``ROOT`` = the parent of ``out``), ``summary.md`` and ``histogram.png`` for every graded
     student of the assignment (not only those of the last run), and the feedback pages of ``feedback_for``."""
-    from autograder.stages.collect import Skipped
-    from autograder.stages.report import shared_mathjax, write_feedback, write_summary
-
     out = Path(out)
     students = graded_students(gb, spec.name)
-    standings = {s: standing(gb, spec, s) for s in students}
-    results = {s: cached_result(out, s) or placeholder(spec, standings[s]) for s in students}
+    results = {s: cached_result(out, s) for s in students}
+    standings = {s: standing(gb, spec, s, results[s]) for s in students}
+    results = {s: results[s] or placeholder(spec, standings[s]) for s in students}
+    gone = excluded(gb, spec.name)
+    for s in gone:  # an excluded student's page and log are not left behind (nor released: nothing to copy)
+        shutil.rmtree(out / "feedback" / s, ignore_errors=True)
+        (out / "logs" / f"{s}.log").unlink(missing_ok=True)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    for s in students:  # every log shows the record as it is now (a grader's score, an extension, a review)
+        write_log(out / "logs" / f"{s}.log", results[s], standings[s])
     if feedback_for:
         mathjax = shared_mathjax(out, mathjax)
         for s in feedback_for:
@@ -302,7 +338,8 @@ def refresh(gb, spec: Assignment, out: Path, feedback_for: list[str] | tuple = (
     if not seed_note and (out / "work" / "seed").exists():
         seed_note = f"Hidden-case seed kept in {out / 'work' / 'seed'} (secret)."
     write_summary(out, spec, [results[s] for s in students], seed_note, skipped, cached,
-                  standings=standings, excluded=excluded(gb, spec.name))
+                  standings=standings, excluded=gone)
+    secure(course_root(out), out)
     return standings
 
 
@@ -316,7 +353,7 @@ def _question(spec: Assignment, question: str):
                      + ", ".join(f"{c.grade_id} ({c.points:g} points)" for c in spec.tests))
 
 
-def _submission(gb, spec: Assignment, student: str):
+def graded_submission(gb, spec: Assignment, student: str):
     from nbgrader.api import MissingEntry
 
     try:
@@ -334,7 +371,7 @@ def set_score(gb, spec: Assignment, student: str, question: str, points: float |
     from nbgrader.api import Comment
 
     cell = _question(spec, question)
-    _submission(gb, spec, student)
+    graded_submission(gb, spec, student)
     grade = gb.find_grade(question, spec.notebook, spec.name, student)
     if clear:
         grade.manual_score = None
@@ -378,10 +415,24 @@ def set_excluded(gb, assignment: str, student: str, reason: str | None, undo: bo
     gb.db.commit()
 
 
+def set_reviewed(gb, spec: Assignment, student: str, result: StudentResult, note: str | None, undo: bool = False) -> None:
+    """A grader looked at ``student``'s flagged result (``result``, the one kept) and says so with ``note``: the
+    submission no longer needs a look, and nbgrader's formgrader no longer lists it (``needs_manual_grade``)."""
+    from sqlalchemy import text
+
+    gb.db.execute(text("DELETE FROM autograder_review WHERE assignment=:a AND student=:s"),
+                  {"a": spec.name, "s": student})
+    if not undo:
+        gb.db.execute(text("INSERT INTO autograder_review (assignment, student, result_key, note) VALUES (:a, :s, :k, :n)"),
+                      {"a": spec.name, "s": student, "k": result.key, "n": note or "reviewed"})
+    for cell in spec.tests:
+        grade = gb.find_grade(cell.grade_id, spec.notebook, spec.name, student)
+        grade.needs_manual_grade = bool(undo and result.review and grade.manual_score is None)
+    gb.db.commit()
+
+
 def set_duedate(gb, spec: Assignment, duedate: dt.datetime | None) -> None:
     """The assignment's due date (``assignment.duedate``, as ``nbgrader db assignment add --duedate`` sets it)."""
-    from autograder.stages.record import ensure_assignment
-
     ensure_assignment(gb, spec)
     gb.update_or_create_assignment(spec.name, duedate=duedate)
 
@@ -389,8 +440,6 @@ def set_duedate(gb, spec: Assignment, duedate: dt.datetime | None) -> None:
 def import_roster(gb, path: Path) -> int:
     """Students from a CSV file (``nbgrader db student import``'s format: ``id,first_name,last_name,email``;
     ``student_id`` is accepted for ``id``, and ``lms_user_id`` is kept). Returns how many rows were read."""
-    from autograder.stages.collect import student_id
-
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)

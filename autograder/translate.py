@@ -22,10 +22,10 @@ import re
 import sys
 from pathlib import Path
 
-from autograder.release import EXERCISES, REPO, assignments
+from autograder.course import EXERCISES, LOCALES, REPO, assignments
 
 LANG = "zh_CN"
-CATALOGS = REPO / "locales" / LANG / "LC_MESSAGES" / "exercises"
+CATALOGS = LOCALES / LANG / "LC_MESSAGES" / "exercises"
 ZH_EXERCISES = EXERCISES / "zh"
 META_KEY = "attention_course"
 _CJK = re.compile(r"[\u4e00-\u9fff]")

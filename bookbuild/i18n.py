@@ -34,6 +34,8 @@ from docutils.transforms import Transform
 from sphinx import addnodes
 from sphinx.application import Sphinx
 
+from bookbuild.glossary import glossary_chinese
+
 ZH = "zh_CN"
 ZH_DIR = "zh"  # the Chinese edition is served from <site>/zh/
 STATIC = Path(__file__).parent / "static"
@@ -236,8 +238,6 @@ def search_dictionary(app: Sphinx) -> Path:
     """A jieba user dictionary of the glossary's Chinese terms, so that the Chinese search indexes 自注意力 and
     位置编码 as words (jieba alone splits them into 自 + 注意力, 位置 + 编码, and a search for the term finds
     nothing). ``cut_for_search`` still indexes the parts too."""
-    from bookbuild.sphinx_ext import glossary_chinese
-
     words = sorted({name.strip() for zh in glossary_chinese(Path(app.srcdir)).values() for name in zh.split("/")
                     if len(name.strip()) >= 2 and " " not in name.strip()})
     path = Path(app.doctreedir).parent / "jieba-glossary.txt"

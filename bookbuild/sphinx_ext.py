@@ -36,11 +36,11 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from bookbuild import i18n
+from bookbuild.glossary import GLOSSARY_DOC, glossary_chinese, glossary_terms, term_id  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
 MATHJAX = Path("node_modules") / "mathjax" / "es5" / "tex-chtml.js"
-GLOSSARY_DOC = "book/glossary"
 # A page must not *load* anything from another host (links to papers are fine).
 _REMOTE = re.compile(r"""<(?:script|img|iframe|source|audio|video)\b[^>]*\bsrc=["'](?:https?:)?//"""
                      r"""|<link\b[^>]*\brel=["'](?:stylesheet|preload|modulepreload|icon)["'][^>]*\bhref=["'](?:https?:)?//"""
@@ -214,18 +214,6 @@ _NO_LINK_INSIDE = (nodes.title, nodes.literal, nodes.literal_block, nodes.math, 
                    nodes.sidebar, nodes.topic)
 
 
-def glossary_terms(srcdir: Path) -> list[str]:
-    """The terms of the ``{glossary}`` block(s) of book/glossary.md, as written."""
-    path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
-    if not path.exists():
-        return []
-    terms = []
-    for block in re.findall(r"^```+\{glossary\}[^\n]*\n(.*?)^```+\s*$", path.read_text(encoding="utf-8"), re.M | re.S):
-        terms += [line.strip() for line in block.splitlines()
-                  if line.strip() and not line[0].isspace() and not line.startswith(":")]
-    return terms
-
-
 def everyday_words(srcdir: Path) -> set[str]:
     """Terms that are also everyday English ("keys" of a house, a "value" of money): linked only where a page
     marks them with an explicit ``{term}``, never automatically. Listed in book/glossary.md on a line
@@ -243,29 +231,6 @@ def term_pattern(terms: list[str]) -> re.Pattern | None:
         return None
     alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])({alternatives})(?:s|es)?(?![\w-])", re.I)
-
-
-def term_id(term: str) -> str:
-    """The HTML id Sphinx gives a glossary term (``soft addressing`` -> ``term-soft-addressing``)."""
-    return "term-" + re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")
-
-
-def glossary_chinese(srcdir: Path) -> dict[str, str]:
-    """term id (as Sphinx makes it: ``term-soft-addressing``) -> the Chinese equivalent opening its entry."""
-    path = Path(srcdir) / f"{GLOSSARY_DOC}.md"
-    if not path.exists():
-        return {}
-    out, term = {}, None
-    for block in re.findall(r"^```+\{glossary\}[^\n]*\n(.*?)^```+\s*$", path.read_text(encoding="utf-8"), re.M | re.S):
-        for line in block.splitlines():
-            if line.strip() and not line[0].isspace() and not line.startswith(":"):
-                term = line.strip()
-            elif line.strip() and term is not None:
-                chinese = re.findall(r"[\u4e00-\u9fff][\u4e00-\u9fff/\-－ ]*", line.split(". ")[0])
-                if chinese:
-                    out[term_id(term)] = " / ".join(c.strip() for c in chinese)
-                term = None
-    return out
 
 
 def _chinese_tooltips(app: Sphinx, pagename, templatename, context, doctree) -> None:

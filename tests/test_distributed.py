@@ -18,6 +18,7 @@ import pytest
 from autograder import grade as grade_module
 from autograder import sandbox
 from autograder.grade import grade
+from autograder.stages import staging
 from tests import hostile_samples as hs
 from tests.servers import DaskCluster, Postgres, postgres_binaries
 
@@ -206,7 +207,7 @@ def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
     sub = Submission("correct", "x", data=hs.CASES["correct"].build())
     with pytest.raises(distributed.WorkerMismatch, match="other autograder code"):
         distributed.remote_run("run", "0" * 64, blob, load_assignment(hs.ASSIGNMENT), sub, hs.limits(), False)
-    assert distributed.code_digest() == grade_module._code_digest()
+    assert distributed.code_digest() == staging.code_digest()
 
 
 def test_command_line_grades_on_the_cluster_by_scheduler_file(tmp_path, cluster, capsys):

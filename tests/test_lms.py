@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import pytest
 from nbgrader.utils import parse_utc
 
-from autograder.stages import collect as collect_mod
+from autograder.stages import submission as submission_mod
 from autograder.stages import lms
 from autograder.stages.collect import collect
 
@@ -145,7 +145,7 @@ def test_a_students_own_zip_is_still_one_student(tmp_path):
 def test_hostile_export_is_read_safely_and_spares_the_other_students(tmp_path, monkeypatch):
     monkeypatch.setattr(lms, "MIN_BUDGET", 4 << 20)
     monkeypatch.setattr(lms, "MAX_RATIO", 1)
-    monkeypatch.setattr(collect_mod, "MAX_NOTEBOOK_BYTES", 1 << 20)
+    monkeypatch.setattr(submission_mod, "MAX_NOTEBOOK_BYTES", 1 << 20)  # the one cap, read by collect and lms
     export = tmp_path / "inner" / "submissions.zip"
     export.parent.mkdir()
     with zipfile.ZipFile(export, "w") as zf:

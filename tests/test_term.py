@@ -335,17 +335,16 @@ def test_standing_reads_the_gradebook(course):
 def test_configuration_and_report_code_do_not_regrade_the_class(tmp_path, monkeypatch):
     """The cache key's code digest leaves out the files that only read results (nbgrader_config.py, the reports,
     the term commands): changing the late-penalty configuration or the feedback page runs no notebook again."""
-    import autograder.grade as g
+    from autograder.stages.staging import code_digest
 
     package = tmp_path / "autograder"
     shutil.copytree(REPO / "autograder", package, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(g, "__file__", str(package / "grade.py"))
-    before = g._code_digest()
+    before = code_digest(package)
     with (package / "nbgrader_config.py").open("a") as fh:
         fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
     with (package / "feedback.py").open("a") as fh:
         fh.write("\n# another look\n")
-    assert g._code_digest() == before
+    assert code_digest(package) == before
     with (package / "specs" / "qkv.py").open("a") as fh:
         fh.write("\n# a new hidden case would go here\n")
-    assert g._code_digest() != before
+    assert code_digest(package) != before

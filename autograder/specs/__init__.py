@@ -10,7 +10,7 @@ import importlib
 import re
 from types import ModuleType
 
-from autograder.checking import FunctionSpec
+from autograder.cases import FunctionSpec
 
 _ID = re.compile(r"^\d+-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checking import Case, FunctionSpec
+from autograder.cases import Case, FunctionSpec
 from autograder.reference import lm as ref
 
 

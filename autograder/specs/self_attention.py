@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checking import Case, FunctionSpec, as_plain_array, compare
+from autograder.cases import Case, FunctionSpec, as_plain_array, compare
 from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
 from autograder.reference import mha as ref
 

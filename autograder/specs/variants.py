@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checking import Case, FunctionSpec, as_plain_array, compare
+from autograder.cases import Case, FunctionSpec, as_plain_array, compare
 from autograder.reference import variants as ref
 from autograder.reference.qkv import masked_softmax, softmax
 from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead

@@ -15,67 +15,14 @@ submissions folder is ever read (symbolic links are not followed).
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-from datetime import datetime
+import tempfile
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_NOTEBOOK_BYTES = 100 << 20
-#: Kept in a student id besides Unicode letters and digits; everything else (path separators, spaces,
-#: control characters, quotes, ...) becomes "_".
-SAFE_PUNCTUATION = "_.@+-"
-CANVAS_RE = re.compile(r"^(?P<name>[^_]+)_(?P<late>LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
-#: What an nbgrader course folder holds besides submitted/ (not submissions, so not listed as skipped).
-NBGRADER_COURSE = {"source", "release", "autograded", "feedback", "gradebook.db", "nbgrader_config.py", "exchange"}
-MOODLE_RE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
-
-
-@dataclass
-class Submission:
-    student: str
-    origin: str
-    data: bytes | None = None
-    problem: str | None = None
-    notes: list[str] = field(default_factory=list)
-    review: bool = False
-    #: When the student submitted (naive UTC, as nbgrader's gradebook keeps it), or None if the layout does not
-    #: say: nbgrader's ``timestamp.txt``, an LMS export's date, or ``grade --timestamps``. Late penalties use it.
-    timestamp: datetime | None = None
-
-
-@dataclass
-class Skipped:
-    """An entry of the submissions folder that was not graded, and why (listed in summary.md)."""
-
-    name: str
-    reason: str
-
-
-def parse_timestamp(text: str | datetime | None) -> datetime | None:
-    """A submission time as nbgrader keeps it (naive UTC; nbgrader's ``parse_utc``), or None if unreadable.
-
-    Reads what nbgrader's exchange writes in ``timestamp.txt`` (``2026-11-20 10:00:00.123456 UTC``), ISO 8601 with
-    or without an offset, and datetimes. A time without a zone is taken as UTC, as nbgrader does.
-    """
-    if text is None or text == "":
-        return None
-    from nbgrader.utils import parse_utc
-
-    try:
-        return parse_utc(text)
-    except (ValueError, OverflowError, TypeError):
-        return None
-
-
-def student_id(name: str) -> str:
-    """A student id from a file or folder name: Unicode letters and digits stay (NFC), path-unsafe characters
-    become "_". ``李雷`` stays ``李雷`` and ``José`` stays ``José`` (also when a Mac wrote it decomposed)."""
-    name = unicodedata.normalize("NFC", name)
-    out = "".join(ch if ch.isalnum() or ch in SAFE_PUNCTUATION else "_" for ch in name).strip(".")
-    return out or "_"
-
+from autograder.stages import lms
+from autograder.stages import submission
+from autograder.stages.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, SAFE_PUNCTUATION,  # noqa: F401
+                                          Skipped, Submission, parse_timestamp, student_id)
 
 def _pick(names: list[str], notebook: str) -> tuple[str | None, list[str]]:
     names = [n for n in names if n.endswith(".ipynb") and "__MACOSX" not in n and ".ipynb_checkpoints" not in n
@@ -91,7 +38,7 @@ def _read_capped(path: Path, sub: Submission) -> bytes | None:
     if path.is_symlink():
         sub.problem = f"{path.name} is a symbolic link; it was not followed (grading reads nothing outside the submissions folder)"
         return None
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+    if path.stat().st_size > submission.MAX_NOTEBOOK_BYTES:
         sub.problem = "the notebook is larger than 100 MB"
         return None
     return path.read_bytes()
@@ -103,11 +50,11 @@ def _from_zip(item: Path, sub: Submission, notebook: str) -> None:
             chosen, others = _pick(zf.namelist(), notebook)
             if chosen is None:
                 sub.problem = "the zip archive holds no notebook"
-            elif zf.getinfo(chosen).file_size > MAX_NOTEBOOK_BYTES:
+            elif zf.getinfo(chosen).file_size > submission.MAX_NOTEBOOK_BYTES:
                 sub.problem = "the notebook in the zip archive is larger than 100 MB"
             else:
                 with zf.open(chosen) as fh:
-                    sub.data = fh.read(MAX_NOTEBOOK_BYTES + 1)
+                    sub.data = fh.read(submission.MAX_NOTEBOOK_BYTES + 1)
                 if others:
                     sub.notes.append(f"several notebooks in the archive; graded {chosen}, ignored {', '.join(others)}")
                     sub.review = True
@@ -139,11 +86,9 @@ def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Ski
 
 def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 0) -> tuple[list[Submission], list[Skipped]]:
     """Every submission in ``submissions`` (layouts: the module docstring), and what was not graded, with why."""
-    from autograder.stages import lms
-
     if submissions.is_file() and zipfile.is_zipfile(submissions):
         # A learning-management system's bulk export given as it was downloaded (stages/lms.py).
-        return lms.collect_export(submissions, assignment, notebook)
+        return collect_export(submissions, assignment, notebook)
     if not submissions.is_dir():
         raise SystemExit(f"no such folder of submissions: {submissions}")
     skipped: list[Skipped] = []
@@ -182,7 +127,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         c = CANVAS_RE.match(name)
         if item.suffix == ".zip" and _depth == 0 and lms.is_bulk_export(item):
             # One zip holding every student's files (Canvas, Moodle): one submission per student, not one.
-            subs, more = lms.collect_export(item, assignment, notebook, _depth)
+            subs, more = collect_export(item, assignment, notebook, _depth)
             exported += subs
             skipped += more
         elif m and m["plugin"] == "file" and item.suffix in (".ipynb", ".zip"):
@@ -196,8 +141,8 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
     found: dict[str, Submission] = {}
     for student, items in groups.items():
         kinds = {k for _, k in items}
-        lms = kinds & {"canvas", "canvas-late", "moodle-file"}
-        if lms and all(p.suffix == ".ipynb" for p, _ in items):
+        from_lms = kinds & {"canvas", "canvas-late", "moodle-file"}
+        if from_lms and all(p.suffix == ".ipynb" for p, _ in items):
             # Canvas and Moodle name each uploaded file after the student: one submission of several files.
             sub = Submission(student, ", ".join(p.name for p, _ in items))
             by_file = {}
@@ -240,3 +185,31 @@ def _add(found: dict[str, Submission], sub: Submission) -> None:
     if sub.problem:
         sub.review = True
     found[sub.student] = sub
+
+
+def collect_export(path: Path, assignment: str, notebook: str, depth: int = 0):
+    """Every submission in the bulk export ``path``, with timestamps, and what was not graded (collect's types)."""
+    label = path.name
+    with tempfile.TemporaryDirectory(prefix="attn-export-") as tmp:
+        root = Path(tmp) / "export"
+        root.mkdir()
+        try:
+            times, refused = lms.unpack(path, root)
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+            return [], [Skipped(label, f"the export cannot be read as a zip archive ({type(exc).__name__})")]
+        # The collect stage reads every notebook into memory: nothing refers to the temporary folder afterwards.
+        subs, skipped = collect(root, assignment, notebook, _depth=depth + 1)
+        prefix = str(root) + "/"
+        for sub in subs:
+            if sub.origin.startswith(prefix):  # a folder or file of the export
+                rel = sub.origin.removeprefix(prefix)
+                found = [t for path, t in times.items() if path == rel or path.startswith(rel + "/")]
+            else:  # several files of one student (Canvas, Moodle flat): their names, joined by the collect stage
+                rel = sub.origin
+                found = [times[name] for name in sub.origin.split(", ") if name in times]
+            if sub.timestamp is None and found:  # an nbgrader timestamp.txt inside the export wins
+                sub.timestamp = max(found)
+            sub.origin = f"{label}: {rel}"
+    skipped = [Skipped(f"{label}/{s.name}", s.reason) for s in skipped]
+    skipped += [Skipped(f"{label}/{name}", reason) for name, reason in refused]
+    return subs, skipped

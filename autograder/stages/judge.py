@@ -26,6 +26,7 @@ class StudentResult:
     seconds: float
     key: str
     language: str = "en"    # the release the student worked in: "en" or "zh_CN" (feedback is written in it)
+    origin: str = ""        # where the submission was found (shown in the log)
 
     @property
     def total(self) -> float:
@@ -204,4 +205,4 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
 def failed_result(assignment: Assignment, sub: Submission, reason: str, key: str) -> StudentResult:
     scores = {c.grade_id: 0.0 for c in assignment.tests}
     reasons = {c.grade_id: reason for c in assignment.tests}
-    return StudentResult(sub.student, scores, reasons, sub.notes + [reason], True, [], 0.0, key)
+    return StudentResult(sub.student, scores, reasons, sub.notes + [reason], True, [], 0.0, key, origin=sub.origin)

@@ -22,10 +22,12 @@ any student zip.
 from __future__ import annotations
 
 import stat
-import tempfile
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+
+from autograder.stages import submission
+from autograder.stages.submission import CANVAS_RE, MOODLE_RE
 
 MAX_ENTRIES = 20_000
 CHUNK = 1 << 20
@@ -93,8 +95,6 @@ def _top_names(zf: zipfile.ZipFile) -> list[str]:
 def is_bulk_export(path: Path) -> bool:
     """True when ``path`` is a zip whose top-level entries are named the way Canvas or Moodle name submissions
     (and no notebook at its top level is named otherwise: then it is one student's own zip)."""
-    from autograder.stages.collect import CANVAS_RE, MOODLE_RE
-
     try:
         with zipfile.ZipFile(path) as zf:
             names = _top_names(zf)
@@ -114,8 +114,6 @@ def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str,
     times: dict[str, datetime] = {}
     refused: list[tuple[str, str]] = []
     budget = export_budget(path)
-    from autograder.stages.collect import MAX_NOTEBOOK_BYTES
-
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         for info in infos[MAX_ENTRIES:]:
@@ -148,7 +146,7 @@ def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str,
                     continue
                 with open(target, "xb") as out:
                     if keep:
-                        size, cap = 0, min(MAX_NOTEBOOK_BYTES, budget)
+                        size, cap = 0, min(submission.MAX_NOTEBOOK_BYTES, budget)
                         with zf.open(info) as fh:
                             # Read at most one byte past the cap, whatever the entry's header claims.
                             while size <= cap and (chunk := fh.read(min(CHUNK, cap + 1 - size))):
@@ -158,7 +156,7 @@ def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str,
                         if size > cap:
                             out.close()
                             target.unlink()
-                            why = (f"its uncompressed size passes {MAX_NOTEBOOK_BYTES >> 20} MB" if size > MAX_NOTEBOOK_BYTES
+                            why = (f"its uncompressed size passes {submission.MAX_NOTEBOOK_BYTES >> 20} MB" if size > submission.MAX_NOTEBOOK_BYTES
                                    else "the export expands to more than allowed (a zip bomb?); it was not read further")
                             refused.append((name, why))
                             budget = max(budget, 0)
@@ -172,33 +170,3 @@ def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str,
             if keep and when is not None:
                 times["/".join(parts)] = when
     return times, refused
-
-
-def collect_export(path: Path, assignment: str, notebook: str, depth: int = 0):
-    """Every submission in the bulk export ``path``, with timestamps, and what was not graded (collect's types)."""
-    from autograder.stages.collect import Skipped, collect
-
-    label = path.name
-    with tempfile.TemporaryDirectory(prefix="attn-export-") as tmp:
-        root = Path(tmp) / "export"
-        root.mkdir()
-        try:
-            times, refused = unpack(path, root)
-        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-            return [], [Skipped(label, f"the export cannot be read as a zip archive ({type(exc).__name__})")]
-        # The collect stage reads every notebook into memory: nothing refers to the temporary folder afterwards.
-        subs, skipped = collect(root, assignment, notebook, _depth=depth + 1)
-        prefix = str(root) + "/"
-        for sub in subs:
-            if sub.origin.startswith(prefix):  # a folder or file of the export
-                rel = sub.origin.removeprefix(prefix)
-                found = [t for path, t in times.items() if path == rel or path.startswith(rel + "/")]
-            else:  # several files of one student (Canvas, Moodle flat): their names, joined by the collect stage
-                rel = sub.origin
-                found = [times[name] for name in sub.origin.split(", ") if name in times]
-            if sub.timestamp is None and found:  # an nbgrader timestamp.txt inside the export wins
-                sub.timestamp = max(found)
-            sub.origin = f"{label}: {rel}"
-    skipped = [Skipped(f"{label}/{s.name}", s.reason) for s in skipped]
-    skipped += [Skipped(f"{label}/{name}", reason) for name, reason in refused]
-    return subs, skipped

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.checking import rng_for
+from autograder.cases import rng_for
 from autograder.probe import wire
-from autograder.release import SOLUTIONS
+from autograder.course import SOLUTIONS
+from autograder.specs import get_spec
 
 HIDDEN_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 CHECK_RE = re.compile(r"""\bcheck\(\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']""")
@@ -107,8 +108,6 @@ class FunctionCases:
 
 def prepare_inputs(assignment: Assignment, seed: int, inputs: Path) -> dict:
     """Draw every checked function's cases, compute the reference outputs here, write the inputs."""
-    from autograder.specs import get_spec
-
     functions = {}
     for cell in assignment.tests:
         for a, f in cell.checks:

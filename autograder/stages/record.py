@@ -39,8 +39,9 @@ def ensure_assignment(gb, assignment: Assignment) -> None:
             gb.update_or_create_solution_cell(cell.grade_id, assignment.notebook, assignment.name)
 
 
-def record(gb, assignment: Assignment, result: StudentResult, timestamp=None) -> None:
-    """Write ``auto_score`` of every graded cell; a manual score, if a grader set one, stays and wins."""
+def record(gb, assignment: Assignment, result: StudentResult, timestamp=None, *, reviewed: bool = False) -> None:
+    """Write ``auto_score`` of every graded cell; a manual score, if a grader set one, stays and wins. A flagged
+    result asks nbgrader's formgrader for a human (``needs_manual_grade``) unless a grader ``reviewed`` it."""
     gb.update_or_create_student(result.student)
     kwargs = {"timestamp": timestamp} if timestamp else {}
     # nbgrader builds the new submission's rows from objects already in the session; with SQLAlchemy 2 (no
@@ -52,14 +53,8 @@ def record(gb, assignment: Assignment, result: StudentResult, timestamp=None) ->
         grade = gb.find_grade(cell.grade_id, assignment.notebook, assignment.name, result.student)
         grade.auto_score = float(result.scores.get(cell.grade_id, 0.0))
         # A flagged submission waits for a human in nbgrader's formgrader until someone gives a manual score.
-        grade.needs_manual_grade = bool(result.review) and grade.manual_score is None
+        grade.needs_manual_grade = bool(result.review) and not reviewed and grade.manual_score is None
     gb.db.commit()
-
-
-def export_csv(gb, assignment: Assignment, path: Path) -> None:
-    from nbgrader.plugins.export import CsvExportPlugin
-
-    CsvExportPlugin(to=str(path), assignment=[assignment.name]).export(gb)
 
 
 def save_cached(cache: Path, result: StudentResult) -> None:

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
 import numpy as np
 
-from autograder.stages.collect import Skipped, Submission
+from autograder.feedback import render
+from autograder.offline import MATHJAX_DIR
+from autograder.stages.submission import Skipped
 from autograder.stages.judge import StudentResult
+
+log = logging.getLogger(__name__)
 from autograder.stages.prepare import Assignment
 
 
-def write_log(path: Path, result: StudentResult, sub: Submission, standing=None) -> None:
-    lines = [f"student: {result.student}", f"submission: {sub.origin}", f"automatic score: {result.total:g}"]
+def write_log(path: Path, result: StudentResult, standing=None) -> None:
+    """The student's log, from the grader's result and the record (``autograder.term.Standing``): rewritten by every
+    command that changes the record, so it never shows an older score than the other outputs."""
+    lines = [f"student: {result.student}", f"submission: {result.origin or '(not recorded)'}",
+             f"automatic score: {result.total:g}"]
     if standing is not None:
         lines += [f"set by a grader: {g} {v:g}" + (f" ({standing.comments[g]})" if g in standing.comments else "")
                   for g, v in standing.manual.items()]
@@ -25,7 +34,12 @@ def write_log(path: Path, result: StudentResult, sub: Submission, standing=None)
         if standing.penalty:
             lines.append(f"late penalty: {standing.penalty:g}")
         lines.append(f"score: {standing.total:g}")
-    lines += [f"needs review: {'yes' if result.review else 'no'}", f"seconds: {result.seconds:.1f}", ""]
+        lines += [f"comment from the grader on {g}: {c}" for g, c in standing.answer_comments.items()]
+    if standing is not None and standing.review_note is not None:
+        lines.append(f"needs review: no (reviewed: {standing.review_note})")
+    else:
+        lines.append(f"needs review: {'yes' if result.review else 'no'}")
+    lines += [f"seconds: {result.seconds:.1f}", ""]
     lines += ["unusual:"] + [f"  - {n}" for n in result.notes] if result.notes else ["unusual: nothing"]
     lines += ["", "lost points:"] + [f"  - {g}: {r}" for g, r in result.reasons.items()]
     path.write_text("\n".join(lines) + "\n")
@@ -58,11 +72,21 @@ def write_summary(out: Path, assignment: Assignment, results: list[StudentResult
         got = [final(r, cell.grade_id) for r in results]
         full = sum(1 for g in got if g >= cell.points)
         lines.append(f"| {cell.grade_id} | {cell.points:g} | {np.mean(got) if got else 0:.2f} | {full}/{len(got)} |")
-    review = [r for r in results if r.review]
+    def needs_look(r):
+        st = standings.get(r.student)
+        return st.needs_review if st else r.review
+
+    review = [r for r in results if needs_look(r)]
     lines += ["", "## Needs a human look", ""]
     lines += [f"- {r.student}: " + "; ".join(r.notes[:5]) + f" (logs/{r.student}.log)" for r in review] or ["Nothing."]
+    done = sorted((s, st.review_note) for s, st in standings.items() if st.review_note is not None)
+    if done:
+        lines += ["", "## Reviewed", ""] + [f"- {s}: {note}" for s, note in done]
     lines += ["", "## Not graded", ""]
-    lines += [f"- `{s.name}`: {s.reason}" for s in skipped] or ["Every entry of the submissions folder was graded."]
+    not_graded = [f"- `{s.name}`: {s.reason}" for s in skipped]
+    not_graded += [f"- {s}: excluded from {assignment.name}{' (' + why + ')' if why else ''}"
+                   for s, why in sorted((excluded or {}).items())]
+    lines += not_graded or ["Every entry of the submissions folder was graded."]
     if any(st.duedate for st in standings.values()):
         untimed = sorted(s for s, st in standings.items() if st.timestamp is None)
         if untimed:
@@ -84,7 +108,8 @@ def write_summary(out: Path, assignment: Assignment, results: list[StudentResult
         st = standings.get(r.student)
         manual = ", ".join(f"{g} {v:g}" for g, v in st.manual.items()) if st else ""
         penalty = f"-{st.penalty:g}" if st and st.penalty else ""
-        lines.append(f"| {r.student} | {final(r):g} | {penalty} | {manual} | {'yes' if r.review else ''} |")
+        lines.append(f"| {r.student} | {final(r):g} | {penalty} | {manual} | "
+                     f"{'yes' if needs_look(r) else 'reviewed' if st and st.review_note is not None else ''} |")
     lines += ["", "![Score histogram](histogram.png)"]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -109,12 +134,10 @@ def shared_mathjax(out: Path, mathjax: str | None) -> str | None:
         return None
     if mathjax not in (None, "auto"):
         return mathjax
-    try:
-        from autograder.offline import MATHJAX_DIR
-    except ImportError:
-        return "none"
     source = MATHJAX_DIR / "tex-svg.js"
     if not source.exists():
+        log.warning("MathJax is not installed (%s is missing): the feedback pages show their math as TeX source. "
+                    "Run `npm ci` in the checkout (`make grade` does it), or pass --mathjax URL", source)
         return "none"
     target = out / "feedback" / ".mathjax" / "tex-svg.js"  # a dot: no student id starts with one
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -125,8 +148,6 @@ def shared_mathjax(out: Path, mathjax: str | None) -> str | None:
 
 def write_feedback(out: Path, assignment: Assignment, result: StudentResult, mathjax: str | None,
                    standing=None) -> Path:
-    from autograder.feedback import render
-
     folder = out / "feedback" / result.student / assignment.name
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"{assignment.notebook}.html"

@@ -2,8 +2,8 @@
 
 ``merge`` keeps the student's answer cells and any cells they added, in their order, and puts the
 instructor's version of every locked and test cell (also deleted or metadata-stripped ones) in place.
-``run_submission`` writes the cells for the sandbox's runner, runs them (``autograder.sandbox``) and hands
-the raw output to the judge. A test cell runs in a forked copy of the notebook's process; there, every
+``execute`` writes the cells for the sandbox's runner and runs them (``autograder.sandbox``); ``judge_ran``
+hands the raw output to the judge. A test cell runs in a forked copy of the notebook's process; there, every
 *other* graded function of the assignment is replaced by a public stand-in (``autograder.probe.standins``),
 so that a wrong, failing or endless earlier function costs only its own points.
 """
@@ -18,9 +18,11 @@ from pathlib import Path
 
 from autograder import sandbox
 from autograder.probe import standins
-from autograder.stages.collect import MAX_NOTEBOOK_BYTES, Submission
+from autograder.stages import submission
+from autograder.stages.submission import Submission
 from autograder.stages.judge import StudentResult, failed_result, judge
 from autograder.stages.prepare import Assignment, _text
+from autograder.translate import notebook_language
 
 
 def given_names(assignment: Assignment, cell_checks: list) -> list[str]:
@@ -49,7 +51,7 @@ def _defined_names(text: str) -> set[str]:
 def parse_notebook(data: bytes) -> tuple[list[dict] | None, str | None, list[str]]:
     """The student's cells as ``{"kind", "source", "grade_id"}``, or a reason why there are none."""
     notes = []
-    if len(data) > MAX_NOTEBOOK_BYTES:
+    if len(data) > submission.MAX_NOTEBOOK_BYTES:
         return None, "the notebook is larger than 100 MB", notes
     try:
         nb = json.loads(data.decode("utf-8", errors="replace"))
@@ -189,12 +191,12 @@ def judge_ran(assignment: Assignment, sub: Submission, ran: Ran, functions: dict
         return _in(language, failed_result(assignment, sub, ran.problem, key))
     result = judge(sub.student, ran.merged, ran.run, functions, limits, list(ran.notes), key)
     result.review = result.review or ran.review
+    result.origin = sub.origin
     return _in(language, result)
 
 
 def submission_language(data: bytes | None) -> str:
     """The language of the release a submission came from (English unless it reads as the Chinese release)."""
-    from autograder.translate import notebook_language
 
     try:
         nb = json.loads(data or b"")
@@ -206,10 +208,3 @@ def submission_language(data: bytes | None) -> str:
 def _in(language: str, result: StudentResult) -> StudentResult:
     result.language = language
     return result
-
-
-def run_submission(assignment: Assignment, sub: Submission, functions: dict, limits: sandbox.Limits, lib: Path,
-                   inputs: Path, jobs_dir: Path, uid: int, unsafe: bool, key: str) -> StudentResult:
-    """Run and judge one submission on this machine."""
-    ran = execute(assignment, sub, limits, lib, inputs, jobs_dir, uid, unsafe)
-    return judge_ran(assignment, sub, ran, functions, limits, key)

@@ -1,0 +1,115 @@
+"""No import cycle in the course's own packages: ``autograder``, ``bookbuild`` and ``attn`` (``lib/attn``).
+
+Every ``import`` counts, at module level or inside a function (an import moved into a function to dodge a cycle
+is still a cycle: it only fails later). A room that needs another's names sits below it.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = {"autograder": REPO / "autograder", "bookbuild": REPO / "bookbuild", "attn": REPO / "lib" / "attn"}
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the three packages: dotted name -> file."""
+    found = {}
+    for top, folder in PACKAGES.items():
+        for path in sorted(folder.rglob("*.py")):
+            parts = list(path.relative_to(folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join([top, *parts])] = path
+    return found
+
+
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """The modules of ``known`` that module ``name`` imports (anywhere in its file)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    targets: set[str] = set()
+
+    def add(dotted: str) -> None:
+        # Importing a.b.c runs a/__init__, a/b/__init__ and a/b/c: an edge to each (but not to our own packages).
+        parts = dotted.split(".")
+        for i in range(1, len(parts) + 1):
+            target = ".".join(parts[:i])
+            if target in known and not (name == target or name.startswith(target + ".")):
+                targets.add(target)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            add(source)
+            for alias in node.names:
+                if f"{source}.{alias.name}" in known:
+                    add(f"{source}.{alias.name}")
+    return targets
+
+
+def graph() -> dict[str, set[str]]:
+    found = modules()
+    known = set(found)
+    return {name: _imports(name, path, known) for name, path in found.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_graph_sees_imports_inside_functions():
+    edges = {"a": {"b"}, "b": {"a"}, "c": set()}
+    assert cycles(edges) == [["a", "b"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle():
+    found = cycles(graph())
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+if __name__ == "__main__":  # print the graph (the closing note of issue 22 shows it)
+    for module, targets in sorted(graph().items()):
+        print(f"{module}: {', '.join(sorted(targets)) or '-'}")
