@@ -3,8 +3,9 @@
 ``merge`` keeps the student's answer cells and any cells they added, in their order, and puts the
 instructor's version of every locked and test cell (also deleted or metadata-stripped ones) in place.
 ``execute`` writes the cells for the sandbox's runner and runs them (``autograder.sandbox``); ``judge_ran``
-hands the raw output to the judge. A test cell runs in a forked copy of the notebook's process; there, every
-*other* graded function of the assignment is replaced by a public stand-in (``autograder.probe.standins``),
+hands the raw output to the judge. A test cell runs in a process of its own, forked from the sandbox's supervisor
+(never from the notebook's process), which replays the notebook's earlier cells; there, every *other* graded
+function of the assignment is replaced by a public stand-in (``autograder.standins``),
 so that a wrong, failing or endless earlier function costs only its own points.
 """
 from __future__ import annotations
