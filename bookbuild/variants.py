@@ -14,7 +14,8 @@ Each variant runs a page in a fresh kernel with
 lets every cell run (a failing guard does not stop the page) and records, per guard (a hidden ``remove-cell``
 cell with an ``assert``), whether it held. It prints the table pages × variants and writes it, with every
 failure, to ``_build/variants/report.md`` (and ``report.json``). Exit status 1 if a guard failed, a cell
-raised, a cell wrote to stderr, or a page took longer than 60 s.
+raised or a cell wrote to stderr. Runs longer than a page's 60 s are listed, not failed: variants run side by
+side on a shared machine, and the page budget is checked where a page runs alone (``run-page``, the build).
 
 Results are cached per page, ``attn`` source and variant in ``_build/variants/cache/``.
 The quick slice (``--quick``: one other seed, another CPU path and one thread, in one run) is what
@@ -136,7 +137,7 @@ def run_one(page: Path, variant: Variant, timeout: int = 300) -> dict:
             if out.get("output_type") == "stream" and out.get("name") == "stderr" and out.get("text", "").strip():
                 stderr.append(f"cell starting {first!r}: {out['text'].strip()[:200]}")
     return {"page": _shown(page), "variant": variant.name, "seconds": round(seconds, 1),
-            "guards": guards, "errors": errors, "stderr": stderr}
+            "load": round(os.getloadavg()[0], 1), "guards": guards, "errors": errors, "stderr": stderr}
 
 
 def _shown(page: Path) -> str:
@@ -170,11 +171,17 @@ def run_cached(page: Path, variant: Variant, use_cache: bool = True) -> dict:
 
 
 def problems(record: dict) -> list[str]:
+    """What fails the check: a guard that did not hold, a cell error, output on stderr."""
     out = [f"guard {g['guard']!r} failed: {g['error']}" for g in record["guards"] if not g["held"]]
-    out += [f"cell error: {e}" for e in record["errors"]] + [f"stderr: {s}" for s in record["stderr"]]
-    if record["seconds"] > PAGE_BUDGET:
-        out.append(f"took {record['seconds']:.0f} s (budget {PAGE_BUDGET:.0f} s)")
-    return out
+    return out + [f"cell error: {e}" for e in record["errors"]] + [f"stderr: {s}" for s in record["stderr"]]
+
+
+def slow(record: dict) -> str | None:
+    """A note when the run took longer than a page may (reported, not failed: runs share the machine, so the
+    page budget is checked by ``run-page`` and the build on a quiet machine, not here)."""
+    if record["seconds"] <= PAGE_BUDGET:
+        return None
+    return f"took {record['seconds']:.0f} s (budget {PAGE_BUDGET:.0f} s; load average {record.get('load', '?')})"
 
 
 def report(records: list[dict], variants: list[Variant]) -> str:
@@ -198,8 +205,11 @@ def report(records: list[dict], variants: list[Variant]) -> str:
     if bad:
         lines += ["", "Problems:"] + [f"- {r['page']} [{r['variant']}]: {p}" for r, p in bad]
     else:
-        lines += ["", "Every guard held in every variant; no cell error, no stderr, every page within "
-                  f"{PAGE_BUDGET:.0f} s."]
+        lines += ["", "Every guard held in every variant; no cell error, no stderr."]
+    notes = [(r, slow(r)) for r in records if slow(r)]
+    if notes:
+        lines += ["", "Slow runs (not failures; runs share the machine):"]
+        lines += [f"- {r['page']} [{r['variant']}]: {n}" for r, n in notes]
     return "\n".join(lines)
 
 
