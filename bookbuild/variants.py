@@ -223,12 +223,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--quick", action="store_true", help="only the quick slice: another seed, CPU path and thread count")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once (default 1; each run uses its variant's threads)")
     ap.add_argument("--no-cache", action="store_true", help="run again even where a cached result exists")
+    ap.add_argument("--cached", action="store_true", help="run nothing: the table of the results cached so far")
     args = ap.parse_args(argv)
     pages = [p.resolve() for p in args.pages] or stochastic_pages()
     paths = cpu_paths()
     variants = [other_machine(paths)] if args.quick else matrix(paths)
     print(f"CPU paths here: {', '.join(paths)}; {len(pages)} page(s) x {len(variants)} variant(s)", flush=True)
     jobs = [(p, v) for v in variants for p in pages]
+    if args.cached:
+        jobs = [(p, v) for p, v in jobs if (OUT / "cache" / f"{_key(p, v)}.json").exists()]
 
     def one(job):
         record = run_cached(*job, use_cache=not args.no_cache)
