@@ -2,7 +2,8 @@
 
 The types every ``autograder/specs/<slug>.py`` builds (``Case``, ``FunctionSpec``) and the comparison the grader
 applies (``compare``; feedback names arguments by ``describe``, never by value). This module imports nothing of
-the course: ``specs`` and ``checking`` (which finds a function's spec) both sit above it.
+the course but ``reasons`` (a problem is a ``Reason``): ``specs`` and ``checking`` (which finds a function's spec)
+both sit above it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import numpy as np
+
+from autograder.reasons import R, Reason
 
 #: Tolerances are float32-level on purpose: correct code written in float32 gets full marks.
 RTOL = 1e-4
@@ -38,8 +41,8 @@ class FunctionSpec:
     rtol: float = RTOL
     atol: float = ATOL
     # Optional custom comparison, for functions whose output is not determined exactly
-    # (e.g. sampling): compare(student_output, case, reference_output) -> problem or None.
-    compare: Callable[[Any, Case, Any], str | None] | None = None
+    # (e.g. sampling): compare(student_output, case, reference_output) -> problem (a Reason) or None.
+    compare: Callable[[Any, Case, Any], Reason | None] | None = None
     # The text says the function must not warn ("no nan and no warning"): a warning on a case is an error.
     no_warnings: bool = False
 
@@ -82,46 +85,43 @@ def as_plain_array(value: Any) -> np.ndarray | None:
     return arr
 
 
-def compare(student: Any, expected: Any, rtol: float = RTOL, atol: float = ATOL, what: str = "the result") -> str | None:
+def compare(student: Any, expected: Any, rtol: float = RTOL, atol: float = ATOL, what: Reason | None = None) -> Reason | None:
     """Return None if ``student`` matches ``expected`` (an array or a tuple of them), else the problem."""
+    what = what or R("result")
     if isinstance(expected, tuple):
         if not isinstance(student, (tuple, list)) or len(student) != len(expected):
-            return f"{what} should be a tuple of {len(expected)} values, got {type(student).__name__}"
+            return R("not_tuple", what=what, n=len(expected), got=type(student).__name__)
         for i, (s, e) in enumerate(zip(student, expected)):
-            problem = compare(s, e, rtol, atol, what=f"element {i} of {what}")
+            problem = compare(s, e, rtol, atol, what=R("element", i=i, of=what))
             if problem:
                 return problem
         return None
     expected = np.asarray(expected)
     arr = as_plain_array(student)
     if arr is None:
-        return f"{what} should be a numeric numpy array, got {type(student).__name__}"
+        return R("not_numeric", what=what, got=type(student).__name__)
     if arr.shape != expected.shape:
-        return f"{what} has shape {arr.shape}, expected shape {expected.shape}"
+        return R("wrong_shape", what=what, shape=str(arr.shape), expected=str(expected.shape))
     if expected.dtype.kind == "b" or arr.dtype.kind == "b":
         if arr.dtype.kind != "b" and not np.isin(arr, (0, 1)).all():
-            return f"{what} should be boolean"
+            return R("not_boolean", what=what)
         if not np.array_equal(arr.astype(bool), expected.astype(bool)):
-            return f"{what} has {int(np.sum(arr.astype(bool) != expected.astype(bool)))} wrong entries"
+            return R("wrong_bool_entries", what=what, n=int(np.sum(arr.astype(bool) != expected.astype(bool))))
         return None
     a = arr.astype(np.float64)
     e = expected.astype(np.float64)
     if not np.array_equal(np.isnan(a), np.isnan(e)):
-        n_bad = int(np.sum(np.isnan(a) != np.isnan(e)))
-        return f"{what} has NaN in {n_bad} place(s) where it should not (or misses one)"
+        return R("wrong_nan", what=what, n=int(np.sum(np.isnan(a) != np.isnan(e))))
     finite_e = np.isfinite(e)
     if not np.array_equal(np.isinf(a) & (a > 0), np.isinf(e) & (e > 0)) or not np.array_equal(
         np.isinf(a) & (a < 0), np.isinf(e) & (e < 0)
     ):
-        return f"{what} has infinite values in the wrong places"
+        return R("wrong_inf", what=what)
     if not finite_e.any():
         return None
     scale = max(1.0, float(np.max(np.abs(e[finite_e]))))
     err = np.abs(a[finite_e] - e[finite_e])
     bad = err > atol * scale + rtol * np.abs(e[finite_e])
     if bad.any():
-        return (
-            f"{what} is wrong in {int(bad.sum())} of {bad.size} entries "
-            f"(largest error {float(err.max()):.3g})"
-        )
+        return R("wrong_values", what=what, n=int(bad.sum()), size=int(bad.size), error=f"{float(err.max()):.3g}")
     return None

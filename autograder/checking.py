@@ -22,6 +22,7 @@ from typing import Callable
 from autograder.cases import (ATOL, RTOL, Case, FunctionSpec, as_plain_array, compare, describe,  # noqa: F401
                               grading_seed, rng_for)
 from autograder.probe.checking import _same  # the one comparison of inputs before and after (it compares dtypes)
+from autograder.reasons import R, Reason
 from autograder.specs import get_spec
 
 
@@ -29,8 +30,8 @@ class CheckFailed(AssertionError):
     """A student's function disagreed with the reference; the message says where and how."""
 
 
-def run_case(spec: FunctionSpec, fn: Callable, case: Case) -> str | None:
-    """Run one case; return None if it passes, else a readable reason."""
+def run_case(spec: FunctionSpec, fn: Callable, case: Case) -> Reason | None:
+    """Run one case; return None if it passes, else the reason."""
     pristine_args, pristine_kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
     expected = spec.reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
     student_args, student_kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
@@ -40,11 +41,11 @@ def run_case(spec: FunctionSpec, fn: Callable, case: Case) -> str | None:
                 warnings.simplefilter("error")
             out = fn(*student_args, **student_kwargs)
     except NotImplementedError:
-        return "is not implemented yet (it raised NotImplementedError)"
+        return R("case_not_implemented")
     except Exception as exc:  # noqa: BLE001 - any student error becomes a readable reason
-        return f"raised {type(exc).__name__}: {str(exc)[:200]}"
+        return R("raised", type=type(exc).__name__, message=str(exc)[:200])
     if not (_same(pristine_args, student_args) and _same(pristine_kwargs, student_kwargs)):
-        return "modified its input arrays in place (it must leave them unchanged)"
+        return R("modified_input")
     if spec.compare is not None:
         return spec.compare(out, case, expected)
     return compare(out, expected, spec.rtol, spec.atol)
@@ -58,11 +59,11 @@ def check(assignment: str, name: str, fn: Callable, seed: int | None = None) -> 
     """
     spec = get_spec(assignment, name)
     if not callable(fn):
-        raise CheckFailed(f"{name} should be a function, got {type(fn).__name__}")
+        raise CheckFailed(str(R("not_function", name=name, got=type(fn).__name__)))
     cases = list(spec.cases(rng_for(f"{assignment}/{name}", seed)))
     for case in cases:
         problem = run_case(spec, fn, case)
         if problem:
             args = ", ".join([describe(a) for a in case.args] + [f"{k}={describe(v)}" for k, v in case.kwargs.items()])
-            raise CheckFailed(f"{name}: on the hidden case '{case.label}' ({name}({args})): {problem}")
+            raise CheckFailed(str(R("on_case", name=name, label=case.label, call=f"{name}({args})", problem=problem)))
     print(f"{name}: passed all {len(cases)} hidden cases")

@@ -12,8 +12,8 @@ import base64
 import binascii
 import html
 
-from autograder import feedback_zh
 from autograder.offline import mathjax3_block
+from autograder.reasons import html_of, is_code
 from autograder.translate import translate_markdown, translations
 
 CSS = """
@@ -76,6 +76,34 @@ _EN = {
     "passed": "passed", "day": "{n} day", "days": "{n} days", "hours": "{n} h", "minutes": "{n} min",
 }
 
+#: The page's own words in Chinese, for a submission of the Chinese release (``autograder.translate``). Reasons and
+#: notes have their own two tables (``autograder.reasons``).
+_ZH = {
+    "title": "{assignment} 反馈：{student}",
+    "heading": "{assignment}：{student} 的反馈",
+    "score": "得分：{total} / {max}",
+    "question": "题目",
+    "points": "分值",
+    "score_col": "得分",
+    "why": "失分原因",
+    "notes": "评分程序的说明：",
+    "not_run": "你的 notebook 无法运行，因此没有更多内容可以显示。",
+    "answer": "你的答案",
+    "extra": "你添加的单元",
+    "test": "测试",
+    "locked": "给定代码",
+    "did_not_run": "这个单元没有运行。",
+    "passed": "通过",
+    "points_line": "得分（扣分前）：{raw} / {max}",
+    "late": "提交时间晚于截止时间 {late}{ext}：迟交扣 {penalty} 分。",
+    "with_extension": "（已计入你的延期）",
+    "comment_col": "评分老师的评语",
+    "set_by_grader": "此分数由评分老师给定（自动评分：{auto}）。",
+    "set_by_grader_cell": "评分老师给定的分数：{got} / {points}",
+    "comment": "评分老师的评语：",
+    "day": "{n} 天", "days": "{n} 天", "hours": "{n} 小时", "minutes": "{n} 分钟",
+}
+
 
 def _late(seconds: float, T: dict = _EN) -> str:
     days, rest = divmod(int(round(seconds)), 86400)
@@ -93,14 +121,10 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
     replaces the automatic one, a grader's comment and a late penalty are shown."""
     e = html.escape
     zh = str(getattr(result, "language", "en") or "en").startswith("zh")
-    if zh:
-        T, say = feedback_zh.LABELS, feedback_zh.translate
-        table = translations(assignment.name)
-    else:
-        T, table = _EN, {}
+    T, table = (_ZH, translations(assignment.name)) if zh else (_EN, {})
 
-        def say(text: str) -> str:
-            return text
+    def say(reason) -> str:  # HTML: the template's words escaped, names and messages as <code>
+        return html_of(reason, "zh" if zh else "en")
     scores = standing.scores if standing is not None else result.scores
     manual = standing.manual if standing is not None else {}
     comments = standing.comments if standing is not None else {}
@@ -129,17 +153,18 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
         gid = cell.grade_id
         got = scores.get(gid, 0.0)
         cls = "full" if got >= cell.points else "lost"
-        why = e(say(result.reasons.get(gid, "")))
+        why = say(result.reasons.get(gid, ""))
         if gid in manual:
             auto = standing.auto.get(gid, 0.0)
             why = (f"{why}<br>" if why else "") + e(T["set_by_grader"].format(auto=f"{auto:g}"))
         parts.append(f"<tr><td>{e(gid)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td><td>{why}</td>"
                      + (f"<td>{e(comments.get(gid, ''))}</td>" if with_comments else "") + "</tr>")
     parts.append("</table>")
-    student_notes = [n for n in result.notes if not n.startswith("sandbox stderr")]
+    student_notes = [n for n in result.notes if not is_code(n, "sandbox_stderr")
+                     and not (isinstance(n, str) and n.startswith("sandbox stderr"))]
     if student_notes:
         parts.append(f"<div class='notes'><p>{T['notes']}</p><ul>")
-        parts += [f"<li>{e(say(n))}</li>" for n in student_notes]
+        parts += [f"<li>{say(n)}</li>" for n in student_notes]
         parts.append("</ul></div>")
     if not result.cells:
         parts.append(f"<p>{T['not_run']}</p>")
@@ -178,7 +203,7 @@ def render(assignment, result, mathjax: str | None = None, standing=None) -> str
             gid = cell["grade_id"]
             got = scores.get(gid, 0.0)
             if gid in result.reasons:
-                parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {e(say(result.reasons[gid]))}</div>")
+                parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {say(result.reasons[gid])}</div>")
             else:
                 parts.append(f"<div class='result ok'>{got:g} / {cell['points']:g}: {T['passed']}</div>")
             if gid in manual:

@@ -90,7 +90,7 @@ def run_seed(work: Path, seed: int | None) -> int:
 def _cache_key(assignment: Assignment, sub: Submission, seed: int, limits: sandbox.Limits, unsafe: bool) -> str:
     h = hashlib.sha256()
     for part in (VERSION, _CODE_DIGEST, assignment.digest, str(seed), json.dumps(asdict(limits), sort_keys=True), str(unsafe),
-                 sub.problem or "", hashlib.sha256(sub.data or b"").hexdigest()):
+                 str(sub.problem or ""), hashlib.sha256(sub.data or b"").hexdigest()):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 

@@ -25,6 +25,7 @@ import shutil
 from pathlib import Path
 
 from autograder.course import REPO
+from autograder.reasons import R
 from autograder.stages.collect import Submission
 from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment
@@ -98,7 +99,8 @@ def autograded_notebook(assignment: Assignment, result: StudentResult, problem: 
     merged = result.cells
     if not merged:
         # Nothing ran (unreadable submission): the instructor's notebook with empty answers, and why.
-        reason = problem or "; ".join(result.notes) or "the submission could not be graded"
+        # In English, like the rest of nbgrader's view (the grader's own pages are in the student's language).
+        reason = str(problem or "; ".join(str(n) for n in result.notes) or R("not_graded"))
         cells.append({"cell_type": "markdown", "metadata": {},
                       "source": _lines(f"**This submission could not be graded automatically:** {reason}")})
         merged = [{"kind": c.kind, "role": c.role, "grade_id": c.grade_id, "shown": "" if c.role == "answer" else c.shown,

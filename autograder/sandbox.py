@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.reasons import R
+
 PROBE = Path(__file__).resolve().parent / "probe"
 PACKAGE = Path(__file__).resolve().parent
 MiB = 1 << 20
@@ -408,9 +410,9 @@ def run(job: Path, lib: Path, inputs: Path, limits: Limits, uid: int = SANDBOX_U
         t.join(timeout=10)
     notes = []
     if oom:
-        notes.append(f"the sandbox reached its memory limit ({limits.total_memory_mb} MB in all); the kernel killed a process")
+        notes.append(R("sandbox_memory", mb=limits.total_memory_mb))
     if o_over or e_over:
-        notes.append(f"the notebook wrote more than 1 MiB to its stdout/stderr ({max(o_over + e_over)} bytes); kept 1 MiB")
+        notes.append(R("sandbox_output", bytes=max(o_over + e_over)))
     if unsafe:
         shutil.rmtree(cwd, ignore_errors=True)
     return RunOutput(b"".join(channel), b"".join(out), b"".join(err), proc.returncode, timed_out, bool(c_over),

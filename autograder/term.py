@@ -39,6 +39,7 @@ from pathlib import Path
 
 from autograder.course import DEFAULT_ROOT, PACKAGE, interpreter_on_path, secure
 from autograder.nbgrader_layout import course_root
+from autograder.reasons import R
 from autograder.stages.submission import Skipped
 from autograder.stages.judge import StudentResult
 from autograder.stages.prepare import Assignment
@@ -298,7 +299,7 @@ def cached_result(out: Path, student: str):
 
 def placeholder(spec: Assignment, st: Standing):
     """A result for a student graded elsewhere (another output folder or machine): scores only."""
-    return StudentResult(st.student, dict(st.auto), {}, ["graded in another output folder: no notebook to show"],
+    return StudentResult(st.student, dict(st.auto), {}, [R("graded_elsewhere")],
                          False, [], 0.0, "")
 
 

@@ -132,18 +132,20 @@ def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment,
 
 
 def test_feedback_language_follows_the_submission():
-    from autograder import feedback_zh
+    from autograder.reasons import R, render
     from autograder.translate import notebook_language
 
     assert notebook_language({"metadata": {"attention_course": {"language": "zh_CN"}}, "cells": []}) == "zh_CN"
     assert notebook_language({"metadata": {}, "cells": [{"cell_type": "markdown", "source": "Softmax " * 20}]}) == "en"
     stripped = {"metadata": {}, "cells": [{"cell_type": "markdown", "source": "计算注意力权重并返回加权求和的结果。" * 5}]}
     assert notebook_language(stripped) == "zh_CN"
-    reason = ("softmax: on the hidden case 'huge' (softmax(array(3,) float64)): "
-              "the result has shape (3, 1), expected shape (3,)")
-    said = feedback_zh.translate(reason)
-    assert said.startswith("softmax：在隐藏用例 “huge”") and "结果的形状是 (3, 1)，应为 (3,)" in said, said
-    assert feedback_zh.translate("something new") == "something new"
+    reason = R("on_case", name="softmax", label="a single element", call="softmax(array(3,) float64)",
+               problem=R("wrong_shape", what=R("result"), shape="(3, 1)", expected="(3,)"))
+    assert render(reason) == ("softmax: on the hidden case 'a single element' (softmax(array(3,) float64)): "
+                              "the result has shape (3, 1), expected shape (3,)")
+    said = render(reason, "zh_CN")
+    assert said.startswith("softmax：在隐藏用例 “单个元素”") and "结果的形状是 (3, 1)，应为 (3,)" in said, said
+    assert render("something stored before reasons were data", "zh_CN") == "something stored before reasons were data"
 
 
 @pytest.mark.xdist_group("hostile")

@@ -68,9 +68,9 @@ def _run_cases(fn, cases, npz_path, out_path, no_warnings: bool = False) -> None
                 header["modified"] = not _same(pristine, (args, kwargs))
                 payload = wire.pack_arrays(store)
             except NotImplementedError:
-                header["error"] = "is not implemented yet (it raised NotImplementedError)"
+                header["error"] = {"code": "case_not_implemented", "params": {}}  # autograder.reasons
             except BaseException as exc:  # noqa: BLE001 - anything the student raises is a reason
-                header["error"] = f"raised {type(exc).__name__}: {str(exc)[:200]}"
+                header["error"] = {"code": "raised", "params": {"type": type(exc).__name__, "message": str(exc)[:200]}}
             _write_all(fd, wire.frame(header, payload))
     os.close(fd)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.cases import Case, FunctionSpec, as_plain_array, compare
+from autograder.reasons import R, Reason
 from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
 from autograder.reference import mha as ref
 
@@ -56,11 +57,11 @@ def self_attention_cases(rng):
     yield Case("float32 with d_model = 64", (_randn(rng, (2, 9, 64), np.float32), *_weights(rng, 64, 16, 16, np.float32)))
 
 
-def compare_boolean_mask(student, case: Case, expected) -> str | None:
+def compare_boolean_mask(student, case: Case, expected) -> Reason | None:
     """The text says "return a boolean array": 0/1 numbers in another dtype are not a mask."""
     arr = as_plain_array(student)
     if arr is not None and arr.dtype != bool:
-        return f"the result should be a boolean array (True = may attend), got dtype {arr.dtype}"
+        return R("bool_dtype", dtype=str(arr.dtype))
     return compare(student, np.asarray(expected, dtype=bool))
 
 

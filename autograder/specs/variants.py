@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.cases import Case, FunctionSpec, as_plain_array, compare
+from autograder.reasons import R, Reason
 from autograder.reference import variants as ref
 from autograder.reference.qkv import masked_softmax, softmax
 from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
@@ -96,33 +97,33 @@ def hard_attention_cases(rng):
                {"sample": True, "rng": np.random.default_rng(int(rng.integers(2**32)))})
 
 
-def compare_hard_attention(student, case: Case, expected) -> str | None:
+def compare_hard_attention(student, case: Case, expected) -> Reason | None:
     """Shapes and types first; then each read-out must be one of the value rows (zeros for a masked row);
     sampled cases must also reproduce the reference's draws from the same seeded generator."""
     if not isinstance(student, (tuple, list)) or len(student) != 2:
-        return f"the result should be a tuple (output, one_hot), got {type(student).__name__}"
+        return R("hard_not_tuple", got=type(student).__name__)
     out, one_hot = (as_plain_array(x) for x in student)
     exp_out, exp_hot = expected
     if out is None or one_hot is None:
-        return "output and one_hot should be numeric numpy arrays"
+        return R("hard_not_numeric")
     if out.shape != exp_out.shape or one_hot.shape != exp_hot.shape:
-        return f"shapes {out.shape} and {one_hot.shape}, expected {exp_out.shape} and {exp_hot.shape}"
+        return R("hard_shapes", out=str(out.shape), hot=str(one_hot.shape), exp_out=str(exp_out.shape),
+                 exp_hot=str(exp_hot.shape))
     if not np.isin(one_hot, (0, 1)).all() or np.any(one_hot.sum(-1) > 1):
-        return "one_hot should hold at most one 1 per row and 0 elsewhere"
+        return R("hard_one_hot")
     weights = np.asarray(case.args[0])
     if np.any(one_hot.astype(bool) & (weights == 0)):
-        return "a position with weight 0 was selected"
+        return R("hard_zero_weight")
     if np.any((one_hot.sum(-1) == 0) != np.all(weights == 0, axis=-1)):
-        return "exactly the rows whose weights are all zero should select nothing"
+        return R("hard_masked_rows")
     picked = one_hot.astype(np.float64) @ np.asarray(case.args[1], dtype=np.float64)
-    if compare(out, picked, what="output"):
-        return "the output is not the value at the selected position (zeros for a masked row)"
+    if compare(out, picked, what=R("output")):
+        return R("hard_output")
     if case.kwargs.get("sample"):
         if not np.array_equal(one_hot.astype(bool), exp_hot.astype(bool)):
-            return ("the sampled positions differ from one call rng.choice(n_k, p=row / row.sum()) per row, "
-                    "rows in order, skipping all-zero rows")
+            return R("hard_sampled", call="rng.choice(n_k, p=row / row.sum())")
         return None
-    return compare(student, expected, what="the result")
+    return compare(student, expected)
 
 
 # ---------------------------------------------------------------- monotonic_mask

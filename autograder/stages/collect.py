@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.reasons import R
 from autograder.stages import lms
 from autograder.stages import submission
 from autograder.stages.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, SAFE_PUNCTUATION,  # noqa: F401
@@ -36,10 +37,10 @@ def _pick(names: list[str], notebook: str) -> tuple[str | None, list[str]]:
 
 def _read_capped(path: Path, sub: Submission) -> bytes | None:
     if path.is_symlink():
-        sub.problem = f"{path.name} is a symbolic link; it was not followed (grading reads nothing outside the submissions folder)"
+        sub.problem = R("symlink", name=path.name)
         return None
     if path.stat().st_size > submission.MAX_NOTEBOOK_BYTES:
-        sub.problem = "the notebook is larger than 100 MB"
+        sub.problem = R("too_large")
         return None
     return path.read_bytes()
 
@@ -49,17 +50,17 @@ def _from_zip(item: Path, sub: Submission, notebook: str) -> None:
         with zipfile.ZipFile(item) as zf:
             chosen, others = _pick(zf.namelist(), notebook)
             if chosen is None:
-                sub.problem = "the zip archive holds no notebook"
+                sub.problem = R("zip_empty")
             elif zf.getinfo(chosen).file_size > submission.MAX_NOTEBOOK_BYTES:
-                sub.problem = "the notebook in the zip archive is larger than 100 MB"
+                sub.problem = R("zip_too_large")
             else:
                 with zf.open(chosen) as fh:
                     sub.data = fh.read(submission.MAX_NOTEBOOK_BYTES + 1)
                 if others:
-                    sub.notes.append(f"several notebooks in the archive; graded {chosen}, ignored {', '.join(others)}")
+                    sub.notes.append(R("several_in_archive", chosen=chosen, others=", ".join(others)))
                     sub.review = True
     except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-        sub.problem = f"the zip archive cannot be read ({type(exc).__name__})"
+        sub.problem = R("zip_unreadable", type=type(exc).__name__)
 
 
 def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Skipped], label: str) -> None:
@@ -72,15 +73,13 @@ def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Ski
         text = stamp.read_text(errors="replace")[:64].strip()
         sub.timestamp = parse_timestamp(text)
         if text and sub.timestamp is None:
-            sub.notes.append(f"timestamp.txt holds no date nbgrader can read ({text[:40]!r}); treated as on time")
+            sub.notes.append(R("bad_timestamp", text=repr(text[:40])))
     if chosen is None:
-        sub.problem = f"no notebook was found in the submission ({label}/)"
-        if links:
-            sub.problem += "; its only notebook is a symbolic link, which is not followed"
+        sub.problem = R("no_notebook_link" if links else "no_notebook", folder=label)
     else:
         sub.data = _read_capped(folder / chosen, sub)
         if others:
-            sub.notes.append(f"several notebooks submitted; graded {chosen}, ignored {', '.join(others)}")
+            sub.notes.append(R("several_submitted", chosen=chosen, others=", ".join(others)))
             sub.review = True
 
 
@@ -152,10 +151,10 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
             chosen, others = _pick(sorted(by_file), notebook)
             sub.data = _read_capped(by_file[chosen], sub)
             if others:
-                sub.notes.append(f"several notebooks submitted; graded {chosen}, ignored {', '.join(others)}")
+                sub.notes.append(R("several_submitted", chosen=chosen, others=", ".join(others)))
                 sub.review = True
             if "canvas-late" in kinds:
-                sub.notes.append("Canvas marked this submission LATE")
+                sub.notes.append(R("canvas_late"))
             _add(found, sub)
             continue
         for item, kind in items:
@@ -168,7 +167,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
             else:
                 sub.data = _read_capped(item, sub)
             if kind == "canvas-late":
-                sub.notes.append("Canvas marked this submission LATE")
+                sub.notes.append(R("canvas_late"))
             _add(found, sub)
     for sub in exported:
         _add(found, sub)
@@ -180,7 +179,7 @@ def _add(found: dict[str, Submission], sub: Submission) -> None:
         n = 2
         while f"{sub.student}-{n}" in found:
             n += 1
-        sub.notes.append(f"two submissions map to the id {sub.student!r}; this one is {sub.student}-{n}")
+        sub.notes.append(R("same_id", student=repr(sub.student), renamed=f"{sub.student}-{n}"))
         sub.student, sub.review = f"{sub.student}-{n}", True
     if sub.problem:
         sub.review = True

@@ -2,7 +2,8 @@
 
 A test cell gets its points when it ran to the end without an error (its visible asserts passed) and every
 hidden check in it matched the reference on every case (``autograder.checking.compare``, or the spec's own
-``compare``). Otherwise it gets 0 and a readable reason that names the case, never the expected values.
+``compare``). Otherwise it gets 0 and a reason (``autograder.reasons.Reason``: a code and its parameters, worded
+only by the reports) that names the case, never the expected values. Notes on the run are reasons too.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from autograder import sandbox
 from autograder.checking import compare, describe
 from autograder.probe import wire
+from autograder.reasons import R, Reason, from_sandbox, is_code, load
 from autograder.stages.collect import Submission
 from autograder.stages.prepare import Assignment, FunctionCases
 
@@ -19,14 +21,19 @@ from autograder.stages.prepare import Assignment, FunctionCases
 class StudentResult:
     student: str
     scores: dict            # grade_id -> points obtained
-    reasons: dict           # grade_id -> readable reason (absent when full marks)
-    notes: list             # anything unusual (goes to the log; student-facing ones to feedback)
+    reasons: dict           # grade_id -> Reason (absent when full marks); a plain string in an old stored result
+    notes: list             # Reasons: anything unusual (goes to the log; student-facing ones to feedback)
     review: bool            # needs a human look
     cells: list             # merged cells with their outputs, for feedback
     seconds: float
     key: str
     language: str = "en"    # the release the student worked in: "en" or "zh_CN" (feedback is written in it)
     origin: str = ""        # where the submission was found (shown in the log)
+
+    def __post_init__(self):
+        # A stored result (``dataclasses.asdict``) holds its reasons as dicts: back to Reasons; strings stay.
+        self.reasons = {g: load(r) for g, r in self.reasons.items()}
+        self.notes = [load(n) for n in self.notes]
 
     @property
     def total(self) -> float:
@@ -43,17 +50,17 @@ def _parse_channel(data: bytes):
     return frames, problem
 
 
-def _test_error(record: dict) -> str:
-    """A test cell's error when its process sent no ``cell`` frame, from the supervisor's record of how it ended."""
+def _test_error(record: dict) -> tuple[str, Reason]:
+    """A test cell's error when its process sent no ``cell`` frame, from the supervisor's record of how it ended:
+    the kind (the prefix of the cell's error, as a Python exception would give it) and the reason."""
     status = record.get("status")
     if status == "timeout":
-        return f"CellTimeout: the test ran longer than its time limit ({float(record.get('budget', 0)):g} s) and was stopped"
+        return "CellTimeout", R("test_process_timeout", seconds=float(record.get("budget", 0)))
     if status == "signal":
-        return f"Crash: the test's process was killed by signal {record.get('code')}"
+        return "Crash", R("test_process_signal", signal=str(record.get("code")))
     if status == "fork":
-        return (f"ProcessLimit: could not start a process for this test ({str(record.get('detail'))[:80]}; "
-                "too many processes?)")
-    return f"Exit: the test's process ended (exit status {record.get('code')}) before the test finished"
+        return "ProcessLimit", R("test_process_fork", detail=str(record.get("detail"))[:80])
+    return "Exit", R("test_process_exit", status=str(record.get("code")))
 
 
 @dataclass
@@ -65,6 +72,7 @@ class Streams:
     stopped: dict | None    # the supervisor stopped the notebook: {"why": "hung" | "timeout", "index": ...}
     done: bool              # the notebook ran to its end
     guards: dict            # test cell index -> why a correct implementation of its function was within reach
+    ended: dict = None      # test cell index -> how the supervisor saw its process end (a Reason), if it sent no result
 
 
 def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
@@ -93,7 +101,7 @@ def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
         elif current is not None and kind in ("cell", "result", "function") and (kind != "cell" or index == current):
             groups[current].append((header, payload))
     last = max(groups) if groups else -1
-    frames, guards = [], {}
+    frames, guards, ended = [], {}, {}
     for j in range(len(code)):
         if corrupted and j > last:
             break  # nothing after the point where the notebook's channel went bad counts, as in one process
@@ -116,38 +124,41 @@ def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
             elif kind == "guard" and j not in guards:
                 guards[j] = str(header.get("detail"))[:300]
         if not finished:
-            frames.append(({"kind": "cell", "index": j, "error": _test_error(record)}, b""))
-    return Streams(frames, corrupted or c_problem, stopped, done, guards)
+            kind, why = _test_error(record)
+            ended[j] = R("process_ended", kind=kind, why=why)
+            frames.append(({"kind": "cell", "index": j, "error": f"{kind}: {why}"}, b""))
+    return Streams(frames, corrupted or c_problem, stopped, done, guards, ended)
 
 
-def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> str | None:
+def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> Reason | None:
     """Compare one function's returned values with the reference: None, or the first problem."""
     status = (record or {}).get("status")
     name = fc.name
     if status == "not-callable":
-        return f"{name} should be a function, got {str(record.get('detail'))[:40]}"
+        return R("not_function", name=name, got=str(record.get("detail"))[:40])
     for i, case in enumerate(fc.cases):
         args = ", ".join([describe(a) for a in case.args] + [f"{k}={describe(v)}" for k, v in case.kwargs.items()])
-        where = f"{name}: on the hidden case '{case.label}' ({name}({args}))"
         got = results.get(i)
         if got is None:
             if status == "timeout":
-                return f"{where}: did not finish within {float(record.get('detail', 0)):g} s (the time limit of a function's hidden cases)"
-            if status == "crashed":
-                return f"{where}: the function stopped the process ({str(record.get('detail'))[:80]})"
-            return f"{where}: no result came back"
+                problem = R("case_timeout", seconds=float(record.get("detail", 0)))
+            elif status == "crashed":
+                problem = R("case_crashed", detail=str(record.get("detail"))[:80])
+            else:
+                problem = R("no_result")
+            return R("on_case", name=name, label=case.label, call=f"{name}({args})", problem=problem)
         header, payload = got
         if "error" in header:
-            problem = str(header["error"])[:300]
+            problem = from_sandbox(header["error"])
         else:
             try:
                 value = wire.decode(header.get("value"), wire.unpack_arrays(payload))
             except Exception as exc:  # noqa: BLE001 - anything malformed is the submission's problem
-                value, problem = None, f"returned a value the grader could not read ({type(exc).__name__})"
+                value, problem = None, R("unreadable_value", type=type(exc).__name__)
             else:
                 problem = None
             if problem is None and header.get("modified"):
-                problem = "modified its input arrays in place (it must leave them unchanged)"
+                problem = R("modified_input")
             if problem is None:
                 try:
                     if fc.spec.compare is not None:
@@ -155,9 +166,9 @@ def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> str
                     else:
                         problem = compare(value, fc.expected[i], fc.spec.rtol, fc.spec.atol)
                 except Exception as exc:  # noqa: BLE001
-                    problem = f"returned a value that could not be compared ({type(exc).__name__}: {str(exc)[:100]})"
+                    problem = R("not_comparable", type=type(exc).__name__, message=str(exc)[:100])
         if problem:
-            return f"{where}: {problem}"
+            return R("on_case", name=name, label=case.label, call=f"{name}({args})", problem=problem)
     return None
 
 
@@ -184,49 +195,47 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
             elif kind == "function":
                 slot["record"] = header
                 if header.get("status") == "timeout":
-                    notes.append(f"{header.get('function')}: its hidden cases ran out of time")
+                    notes.append(R("hidden_cases_timeout", function=str(header.get("function"))))
                     review = True
                 elif header.get("status") == "crashed":
-                    notes.append(f"{header.get('function')}: the function stopped its process ({header.get('detail')})")
+                    notes.append(R("function_crashed", function=str(header.get("function")),
+                                   detail=str(header.get("detail"))))
     done = streams.done and not corrupted  # as in one process: nothing after a corrupted frame counts, not even the end
     if corrupted:
-        notes.append(f"the results channel was corrupted ({corrupted}); later results were ignored")
+        notes.append(R("channel_corrupted", detail=str(corrupted)))
         review = True
     if run.channel_overflow:
-        notes.append(f"the notebook sent more than {limits.channel_mb} MiB of results; it was stopped")
+        notes.append(R("channel_overflow", mb=limits.channel_mb))
         review = True
     notes.extend(run.notes)
     last = started[-1] if started else None
-    oom = any(n.startswith("the sandbox reached its memory limit") for n in run.notes)
+    oom = any(is_code(n, "sandbox_memory") for n in run.notes)
     if done:
         stop = None
     elif oom:
-        stop = f"the notebook used more memory than allowed ({limits.total_memory_mb} MB in all) and was killed"
+        stop = R("out_of_memory", mb=limits.total_memory_mb)
     elif corrupted:
-        stop = "the notebook corrupted its results (everything after that point was ignored)"
+        stop = R("corrupted_results")
     elif streams.stopped and streams.stopped.get("why") == "hung":
-        stop = (f"the notebook ran out of time: a cell went on past its time limit ({limits.cell_timeout:g} s) and "
-                "was stopped")
+        stop = R("cell_hung", seconds=float(limits.cell_timeout))
     elif run.timed_out or streams.stopped:
-        stop = f"the notebook ran out of time ({limits.notebook_timeout:g} s in all)"
+        stop = R("notebook_timeout", seconds=float(limits.notebook_timeout))
     elif not started:
-        stop = "the notebook could not be started"
+        stop = R("not_started")
     elif run.returncode is not None and run.returncode < 0:
-        stop = f"the notebook's process was killed (signal {-run.returncode})"
+        stop = R("killed_signal", signal=-run.returncode)
     elif run.returncode and run.returncode > 128:
-        stop = f"the notebook's process was killed (signal {run.returncode - 128}; memory, CPU time or a crash)"
+        stop = R("killed_resources", signal=run.returncode - 128)
     else:
-        stop = f"the notebook's process ended (exit status {run.returncode}, e.g. os._exit or exit())"
+        stop = R("process_exit", status=str(run.returncode))
     if stop:
-        where = ""
         if last is not None and last < len(code):
-            c = code[last]
-            what = {"answer": "your answer", "extra": "a cell you added", "test": "test", "locked": "given code"}[c["role"]]
-            where = f" while running code cell {last + 1} ({what}{' ' + c['grade_id'] if c.get('grade_id') else ''})"
-        notes.append(stop + where)
+            notes.append(R("stopped_at", stop=stop, cell=last + 1, role=_role(code[last])))
+        else:
+            notes.append(stop)
         review = True
         if not started:
-            notes.append("sandbox stderr: " + run.stderr.decode(errors="replace")[-500:])
+            notes.append(R("sandbox_stderr", text=run.stderr.decode(errors="replace")[-500:]))
     scores, reasons = {}, {}
     for index, cell in enumerate(code):
         info = cell_info.get(index)
@@ -237,18 +246,16 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
             cell["stderr"] = str(info.get("stderr", ""))
             cell["displays"] = info.get("displays") if isinstance(info.get("displays"), list) else []
             if cell["role"] == "test" and str(info.get("error") or "").startswith(("ProcessLimit", "Crash", "Exit")):
-                notes.append(f"test {cell['grade_id']}: {info.get('error')}")
+                notes.append(R("test_note", grade_id=cell["grade_id"],
+                               reason=streams.ended.get(index) or str(info.get("error"))))
             if str(info.get("error") or "").startswith("CellTimeout"):
                 # A hanging cell costs its time limit and maybe points a human should check: flagged.
-                what = {"answer": "your answer", "extra": "a cell you added", "test": "test",
-                        "locked": "given code"}[cell["role"]]
-                notes.append(f"cell {index + 1} ({what}{' ' + cell['grade_id'] if cell.get('grade_id') else ''}) ran "
-                             f"longer than its time limit ({limits.cell_timeout:g} s) and was interrupted")
+                notes.append(R("cell_timeout", cell=index + 1, role=_role(cell), seconds=float(limits.cell_timeout)))
                 review = True
             for stream in ("stdout", "stderr"):
                 total = info.get(f"{stream}_total", 0)
                 if isinstance(total, int) and total > limits.output_limit:
-                    notes.append(f"cell {index + 1} wrote {total} characters to {stream}; the first {limits.output_limit} were kept")
+                    notes.append(R("output_cut", cell=index + 1, total=total, stream=stream, limit=limits.output_limit))
         if cell["role"] != "test":
             continue
         gid = cell["grade_id"]
@@ -257,40 +264,45 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
             # The grader's isolation failed (a stand-in of the graded function was within reach): no automatic
             # score can be trusted, so 0 and a human look.
             names = ", ".join(sorted({f for a, f in cell["checks"]}))
-            reason = (f"not graded automatically: a correct implementation of {names} was within reach of the test "
-                      f"({streams.guards[index]}); a grader must look at this cell")
-            notes.append(f"test {gid}: {reason}")
+            reason = R("guard", names=names, detail=streams.guards[index])
+            notes.append(R("test_note", grade_id=gid, reason=reason))
             review = True
         elif index not in started:
-            reason = f"this test did not run: {stop or 'the notebook stopped before it'}"
+            reason = R("test_not_run", why=stop or R("stopped_before"))
         elif info is None:
-            reason = f"this test did not finish: {stop or 'the notebook stopped in it'}"
+            reason = R("test_not_finished", why=stop or R("stopped_in"))
         else:
             for a, f in cell["checks"]:
                 slot = calls.get(index, {}).get((a, f))
                 if slot is None or slot["record"] is None and not slot["results"]:
                     error = str(info.get("error") or "")
                     if error.startswith("NotImplementedError"):
-                        reason = "not answered yet (the function raised NotImplementedError)"
+                        reason = R("not_answered")
                     elif error.startswith("CellTimeout"):
-                        reason = f"the test ran longer than its time limit ({limits.cell_timeout:g} s for the cell)"
+                        reason = R("test_time_limit", seconds=float(limits.cell_timeout))
                     elif error:
-                        reason = f"the test failed before its hidden tests ran: {error}"
+                        reason = R("failed_before_hidden", error=streams.ended.get(index) or error)
                     else:
-                        reason = f"the hidden tests of {f} did not run"
+                        reason = R("hidden_not_run", function=f)
                     break
                 reason = judge_function(functions[(a, f)], slot["record"], slot["results"])
                 if reason:
                     break
             if reason is None and info.get("error"):
-                reason = f"the test cell raised {info.get('error')}"
+                reason = R("test_raised", error=str(info.get("error")))
         scores[gid] = 0.0 if reason else float(cell["points"])
         if reason:
             reasons[gid] = reason
     return StudentResult(student, scores, reasons, notes, review, merged, run.seconds, key)
 
 
-def failed_result(assignment: Assignment, sub: Submission, reason: str, key: str) -> StudentResult:
+def _role(cell: dict) -> Reason:
+    """What a code cell is, for a note: "your answer", "test cosine-tests", ..."""
+    role = R(f"role_{cell['role']}")
+    return R("role_named", role=role, grade_id=cell["grade_id"]) if cell.get("grade_id") else role
+
+
+def failed_result(assignment: Assignment, sub: Submission, reason: Reason | str, key: str) -> StudentResult:
     scores = {c.grade_id: 0.0 for c in assignment.tests}
     reasons = {c.grade_id: reason for c in assignment.tests}
     return StudentResult(sub.student, scores, reasons, sub.notes + [reason], True, [], 0.0, key, origin=sub.origin)

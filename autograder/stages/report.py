@@ -11,8 +11,9 @@ import logging
 
 import numpy as np
 
-from autograder.feedback import render
+from autograder.feedback import render as render_page
 from autograder.offline import MATHJAX_DIR
+from autograder.reasons import render
 from autograder.stages.submission import Skipped
 from autograder.stages.judge import StudentResult
 
@@ -40,8 +41,8 @@ def write_log(path: Path, result: StudentResult, standing=None) -> None:
     else:
         lines.append(f"needs review: {'yes' if result.review else 'no'}")
     lines += [f"seconds: {result.seconds:.1f}", ""]
-    lines += ["unusual:"] + [f"  - {n}" for n in result.notes] if result.notes else ["unusual: nothing"]
-    lines += ["", "lost points:"] + [f"  - {g}: {r}" for g, r in result.reasons.items()]
+    lines += ["unusual:"] + [f"  - {render(n)}" for n in result.notes] if result.notes else ["unusual: nothing"]
+    lines += ["", "lost points:"] + [f"  - {g}: {render(r)}" for g, r in result.reasons.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -78,7 +79,8 @@ def write_summary(out: Path, assignment: Assignment, results: list[StudentResult
 
     review = [r for r in results if needs_look(r)]
     lines += ["", "## Needs a human look", ""]
-    lines += [f"- {r.student}: " + "; ".join(r.notes[:5]) + f" (logs/{r.student}.log)" for r in review] or ["Nothing."]
+    lines += [f"- {r.student}: " + "; ".join(render(n) for n in r.notes[:5]) + f" (logs/{r.student}.log)"
+              for r in review] or ["Nothing."]
     done = sorted((s, st.review_note) for s, st in standings.items() if st.review_note is not None)
     if done:
         lines += ["", "## Reviewed", ""] + [f"- {s}: {note}" for s, note in done]
@@ -151,7 +153,7 @@ def write_feedback(out: Path, assignment: Assignment, result: StudentResult, mat
     folder = out / "feedback" / result.student / assignment.name
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"{assignment.notebook}.html"
-    page.write_text(render(assignment, result, mathjax=mathjax, standing=standing))
+    page.write_text(render_page(assignment, result, mathjax=mathjax, standing=standing))
     return page
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from autograder import sandbox
 from autograder import standins
+from autograder.reasons import R, Reason
 from autograder.stages import submission
 from autograder.stages.submission import Submission
 from autograder.stages.judge import StudentResult, failed_result, judge
@@ -57,21 +58,21 @@ def _defined_names(text: str) -> set[str]:
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
-def parse_notebook(data: bytes) -> tuple[list[dict] | None, str | None, list[str]]:
+def parse_notebook(data: bytes) -> tuple[list[dict] | None, Reason | None, list[Reason]]:
     """The student's cells as ``{"kind", "source", "grade_id"}``, or a reason why there are none."""
     notes = []
     if len(data) > submission.MAX_NOTEBOOK_BYTES:
-        return None, "the notebook is larger than 100 MB", notes
+        return None, R("too_large"), notes
     try:
         nb = json.loads(data.decode("utf-8", errors="replace"))
     except ValueError as exc:
-        return None, f"the file is not valid notebook JSON ({str(exc)[:100]})", notes
+        return None, R("not_json", detail=str(exc)[:100]), notes
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         if isinstance(nb, dict) and "worksheets" in nb:
-            return None, "the notebook uses the old format 3; save it again with Jupyter", notes
-        return None, "the file is JSON but not a Jupyter notebook (no list of cells)", notes
+            return None, R("nbformat3"), notes
+        return None, R("not_notebook"), notes
     if nb.get("nbformat") not in (4, None):
-        notes.append(f"the notebook declares nbformat {nb.get('nbformat')!r}; its cells were read as format 4")
+        notes.append(R("nbformat", version=repr(nb.get("nbformat"))))
     cells = []
     for cell in nb["cells"]:
         if not isinstance(cell, dict):
@@ -84,7 +85,7 @@ def parse_notebook(data: bytes) -> tuple[list[dict] | None, str | None, list[str
     return cells, None, notes
 
 
-def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list[str]]:
+def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list[Reason]]:
     """The cells to run and show: the student's answers and extra cells, the instructor's locked and test cells.
 
     Cells are matched by nbgrader ``grade_id``; cells whose metadata were stripped are matched by
@@ -115,7 +116,7 @@ def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list
                 anchor[sc.grade_id] = j
                 used.add(j)
                 if sc.role in ("answer", "test"):
-                    notes.append(f"cell {sc.grade_id!r} had lost its nbgrader metadata; matched by its content")
+                    notes.append(R("metadata_lost", grade_id=repr(sc.grade_id)))
                 break
     merged, pos = [], 0
 
@@ -134,14 +135,14 @@ def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list
             pos = j + 1
         if sc.role == "answer":
             if j is None:
-                notes.append(f"answer cell {sc.grade_id!r} is missing from the notebook")
+                notes.append(R("answer_missing", grade_id=sc.grade_id))
                 continue
             text = student[j]["source"]
             merged.append({"kind": sc.kind, "role": "answer", "grade_id": sc.grade_id, "source": text,
                            "shown": text, "origin": "student"})
         else:
             if j is None and sc.role == "test":
-                notes.append(f"test cell {sc.grade_id!r} was missing; the original was put back")
+                notes.append(R("test_restored", grade_id=sc.grade_id))
             merged.append({"kind": sc.kind, "role": sc.role, "grade_id": sc.grade_id, "source": sc.source,
                            "shown": sc.shown, "origin": "source", "points": sc.points, "checks": sc.checks})
     extras(len(student))
@@ -157,7 +158,7 @@ class Ran:
     merged: list
     notes: list
     run: sandbox.RunOutput | None = None
-    problem: str | None = None
+    problem: Reason | None = None
     review: bool = False
     host: str = ""                                # the machine that ran it (a Dask worker's) ...
     missing: list | None = None                   # ... and the limits that could not be applied there

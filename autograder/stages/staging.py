@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent
 
 #: Files of the package that only read results (reports, gradebook, commands, nbgrader's configuration): a change to
 #: them rewrites the reports from the cached results instead of grading everyone again.
-NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "commands.py", "feedback.py", "feedback_zh.py", "release.py",
+NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "commands.py", "feedback.py", "labels_zh.py", "release.py",
                  "__main__.py", "export.py", "exchange.py", "nbgrader_layout.py", "stages/report.py", "stages/record.py",
                  "course.py"}
 

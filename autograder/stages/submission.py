@@ -9,6 +9,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from autograder.reasons import Reason
+
 MAX_NOTEBOOK_BYTES = 100 << 20
 #: Kept in a student id besides Unicode letters and digits; everything else (path separators, spaces,
 #: control characters, quotes, ...) becomes "_".
@@ -24,8 +26,8 @@ class Submission:
     student: str
     origin: str
     data: bytes | None = None
-    problem: str | None = None
-    notes: list[str] = field(default_factory=list)
+    problem: Reason | None = None                 # why there is nothing to run (autograder.reasons)
+    notes: list[Reason] = field(default_factory=list)
     review: bool = False
     #: When the student submitted (naive UTC, as nbgrader's gradebook keeps it), or None if the layout does not
     #: say: nbgrader's ``timestamp.txt``, an LMS export's date, or ``grade --timestamps``. Late penalties use it.
