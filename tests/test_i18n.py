@@ -107,8 +107,21 @@ def test_chinese_search_index_is_segmented_by_jieba(built_book):
 
 # --- exercises in Chinese -------------------------------------------------------------------------------
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# An English word: three letters or more that are not part of a name (x_1, d_model, W_q) or a call (tanh(, GRU().
+_ENGLISH_WORD = re.compile(r"(?<![\w.])[A-Za-z]{3,}(?![\w(])")
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment, tmp_path):
+def test_chinese_release_is_in_sync_and_only_the_words_differ(assignment, tmp_path):
+    """The Chinese release is what the catalog makes of the English one: the same cells, ids and nbgrader metadata,
+    every instruction cell in Chinese, every code cell running the same code (the same syntax tree once docstrings
+    and messages are blanked) with its docstrings, comments and messages in Chinese, and the checksum of every
+    changed cell recomputed as nbgrader computes it (so nbgrader sees no locked cell changed)."""
+    from nbformat import from_dict
+    from nbgrader.utils import compute_checksum
+
+    from autograder import code_messages
     from autograder.translate import META_KEY, ZH_EXERCISES, release_zh
 
     fresh = release_zh(assignment, tmp_path)
@@ -125,10 +138,28 @@ def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment,
         for a, b in zip(en["cells"], zh["cells"]):
             ga, gb = a["metadata"].get("nbgrader", {}), b["metadata"].get("nbgrader", {})
             assert {k: v for k, v in ga.items() if k != "checksum"} == {k: v for k, v in gb.items() if k != "checksum"}
+            source = "".join(b["source"])
+            if "checksum" in gb:
+                assert gb["checksum"] == compute_checksum(from_dict({**b, "source": source})), gb.get("grade_id")
             if a["cell_type"] == "code":
-                assert a == b, "a code cell differs between the two releases"
+                assert {k: v for k, v in a.items() if k not in ("source", "metadata")} == \
+                       {k: v for k, v in b.items() if k not in ("source", "metadata")}
+                assert code_messages.skeleton(source) == code_messages.skeleton("".join(a["source"])), (
+                    f"{gb.get('grade_id')}: the Chinese cell runs different code")
+                for kind, text in code_messages.messages(source):
+                    assert _CJK.search(text) or not _ENGLISH_WORD.search(text), (
+                        f"{gb.get('grade_id')}: an English {kind} in the Chinese release: {text!r}")
             elif len("".join(a["source"])) > 40:
-                assert re.search(r"[\u4e00-\u9fff]", "".join(b["source"])), "an instruction cell is not translated"
+                assert _CJK.search(source), "an instruction cell is not translated"
+
+
+def test_the_issues_example_is_chinese_in_the_chinese_release():
+    """The visible test's message a solver of the Chinese assignment 03 met in English (issue 25)."""
+    en = (REPO / "exercises" / "03-qkv" / "qkv.ipynb").read_text(encoding="utf-8")
+    zh = (REPO / "exercises" / "zh" / "03-qkv" / "qkv.ipynb").read_text(encoding="utf-8")
+    assert "a fully masked row must be all zeros (no nan)" in en
+    assert "a fully masked row must be all zeros (no nan)" not in zh
+    assert "整行都被屏蔽时必须全为零（不能有 nan）" in zh and "沿 ``scores`` 的最后一个轴做 softmax" in zh
 
 
 def test_feedback_language_follows_the_submission():
