@@ -210,6 +210,32 @@ def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_lang
             assert "<html lang='en'>" in text and "why points were lost" in text and "失分原因" not in text
 
 
+@pytest.mark.xdist_group("hostile")
+def test_a_chinese_notebook_with_stripped_metadata_grades_like_an_english_one(tmp_path):
+    """A tool that strips every cell's nbgrader metadata: the grader matches answer cells by the functions they
+    define and puts the instructor's tests back, so the Chinese notebook (whose test cells' first lines are
+    translated) gets the same scores as the English one."""
+    from autograder.grade import grade
+    from autograder.sandbox import Limits
+    from autograder.translate import ZH_EXERCISES
+    from tests.samples import build, modules
+
+    mod = modules()["03-qkv"]
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    expected = {}
+    for name in ("correct", "wrong-cosine", "broken-masked-softmax-raises"):
+        for lang, release in (("en", None), ("zh", ZH_EXERCISES)):
+            nb = build("03-qkv", mod.SAMPLES[name], release)
+            for cell in nb["cells"]:
+                cell["metadata"] = {}
+            (folder / f"{lang}-{name}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+            expected[f"{lang}-{name}"] = float(mod.SAMPLES[name].score)
+    rows = grade("03-qkv", folder, tmp_path / "out", limits=Limits(function_timeout=15, cell_timeout=8,
+                                                                  notebook_timeout=300), progress=False)
+    assert {r["student_id"]: float(r["score"]) for r in rows} == expected
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("book")
 def test_chinese_pages_give_the_chinese_exercise_notebook(built_book):
