@@ -153,6 +153,31 @@ def test_chinese_release_is_in_sync_and_only_the_words_differ(assignment, tmp_pa
                 assert _CJK.search(source), "an instruction cell is not translated"
 
 
+def test_translate_check_refuses_a_translation_that_breaks_the_code(tmp_path, monkeypatch):
+    """`translate check` (and the release, which refuses while it finds something) catches, in a catalog: an
+    f-string's placeholder lost, a quote that ends the string early, half-width punctuation in Chinese, and a code
+    message left untranslated."""
+    from autograder import translate
+
+    catalogs = tmp_path / "exercises"
+    catalogs.mkdir()
+    text = translate.catalog_path("07-multihead").read_text(encoding="utf-8")
+    assert translate.problems("07-multihead") == []
+    broken = (text.replace('msgstr "合并必须还原拆分（h = {h}）"', 'msgstr "合并必须还原拆分"')
+                  .replace('msgstr "各个头按顺序拼接"', 'msgstr "各个头按\\"顺序\\"拼接"')  # PO escapes: 按"顺序"拼接
+                  .replace('msgstr "没有批量轴；h = d_model 时每个头的大小为 1"', 'msgstr "没有批量轴;h = d_model 时每个头的大小为 1"')
+                  .replace('msgstr "任何头都不能看到后面的位置"', 'msgstr ""'))
+    assert broken.count("\n") == text.count("\n") and broken != text
+    (catalogs / "07-multihead.po").write_text(broken, encoding="utf-8")
+    monkeypatch.setattr(translate, "CATALOGS", catalogs)
+    found = "\n".join(translate.problems("07-multihead"))
+    assert "does not keep the placeholders of 'merge must undo split (h = {h})'" in found
+    assert "breaks the string's quotes" in found and "not valid Python" in found
+    assert "half-width punctuation" in found and "untranslated: message 'no head may look ahead'" in found
+    with pytest.raises(RuntimeError, match="not complete"):
+        translate.release_zh("07-multihead", tmp_path / "out")
+
+
 def test_the_issues_example_is_chinese_in_the_chinese_release():
     """The visible test's message a solver of the Chinese assignment 03 met in English (issue 25)."""
     en = (REPO / "exercises" / "03-qkv" / "qkv.ipynb").read_text(encoding="utf-8")
