@@ -135,8 +135,8 @@ def update(assignment: str) -> Path:
         template.add(text, context=kind, auto_comments=[f"{_WHAT[kind]} in {', '.join(where)}"])
     path = catalog_path(assignment)
 
-    def keys(cat):
-        return [(m.id, m.context, tuple(m.auto_comments)) for m in cat if m.id]
+    def keys(cat):  # the messages, their contexts and automatic comments (which the .po file wraps)
+        return [(m.id, m.context, "".join("".join(m.auto_comments).split())) for m in cat if m.id]
 
     if path.exists():
         catalog = _read(path)

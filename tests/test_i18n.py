@@ -178,6 +178,37 @@ def test_translate_check_refuses_a_translation_that_breaks_the_code(tmp_path, mo
         translate.release_zh("07-multihead", tmp_path / "out")
 
 
+def test_translate_update_follows_the_english_code(tmp_path, monkeypatch):
+    """`translate update` leaves a catalog's file alone when nothing changed; when a test message of the English
+    release changes, it keeps the old translation as a fuzzy hint, and check asks for a translator."""
+    import shutil
+
+    from autograder import translate
+
+    catalogs, exercises = tmp_path / "catalogs", tmp_path / "exercises"
+    catalogs.mkdir()
+    shutil.copy(translate.catalog_path("03-qkv"), catalogs / "03-qkv.po")
+    shutil.copytree(REPO / "exercises" / "03-qkv", exercises / "03-qkv")
+    monkeypatch.setattr(translate, "CATALOGS", catalogs)
+    monkeypatch.setattr(translate, "EXERCISES", exercises)
+    before = (catalogs / "03-qkv.po").read_bytes()
+    translate.update("03-qkv")
+    assert (catalogs / "03-qkv.po").read_bytes() == before
+    nb_path = exercises / "03-qkv" / "qkv.ipynb"
+    nb = nb_path.read_text(encoding="utf-8")
+    assert "a fully masked row must be all zeros (no nan)" in nb
+    nb_path.write_text(nb.replace("a fully masked row must be all zeros (no nan)",
+                                  "a fully masked row must be all zeros (not nan)"), encoding="utf-8")
+    translate.update("03-qkv")
+    catalog = translate._read(catalogs / "03-qkv.po")
+    message = catalog.get("a fully masked row must be all zeros (not nan)", context="message")
+    assert message.fuzzy and message.string == "整行都被屏蔽时必须全为零（不能有 nan）"
+    assert catalog.get("a fully masked row must be all zeros (no nan)", context="message") is None
+    assert translate.problems("03-qkv") == [
+        "03-qkv: fuzzy (the English changed): message 'a fully masked row must be all zeros (not nan)' "
+        "(qkv.ipynb:masked-softmax-tests)"]
+
+
 def test_the_issues_example_is_chinese_in_the_chinese_release():
     """The visible test's message a solver of the Chinese assignment 03 met in English (issue 25)."""
     en = (REPO / "exercises" / "03-qkv" / "qkv.ipynb").read_text(encoding="utf-8")
