@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.term import grade
+from autograder.grading.sandbox import Limits
 from tests.conftest import ASSIGNMENTS
 from tests.samples import modules, write_all
 

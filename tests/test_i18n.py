@@ -32,7 +32,7 @@ def test_book_catalog_complete_and_consistent(catalog):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_exercise_catalog_complete_and_consistent(assignment):
-    from autograder.translate import problems
+    from autograder.authoring.translate import problems
 
     found = problems(assignment)
     assert not found, "\n".join(found[:20])
@@ -109,7 +109,7 @@ def test_chinese_search_index_is_segmented_by_jieba(built_book):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment, tmp_path):
-    from autograder.translate import META_KEY, ZH_EXERCISES, release_zh
+    from autograder.authoring.translate import META_KEY, ZH_EXERCISES, release_zh
 
     fresh = release_zh(assignment, tmp_path)
     committed = ZH_EXERCISES / assignment
@@ -133,7 +133,7 @@ def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment,
 
 def test_feedback_language_follows_the_submission():
     from autograder.reasons import R, render
-    from autograder.translate import notebook_language
+    from autograder.catalogs import notebook_language
 
     assert notebook_language({"metadata": {"attention_course": {"language": "zh_CN"}}, "cells": []}) == "zh_CN"
     assert notebook_language({"metadata": {}, "cells": [{"cell_type": "markdown", "source": "Softmax " * 20}]}) == "en"
@@ -152,9 +152,9 @@ def test_feedback_language_follows_the_submission():
 def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_language(tmp_path):
     """The same answers in the English and the Chinese notebook get the same (hand-derived) scores; each
     student's feedback page is in the language of the notebook the student worked in."""
-    from autograder.grade import grade
-    from autograder.sandbox import Limits
-    from autograder.translate import ZH_EXERCISES
+    from autograder.term import grade
+    from autograder.grading.sandbox import Limits
+    from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import build, modules
 
     assignment = "03-qkv"

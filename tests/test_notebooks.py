@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autograder.release import EXERCISES, SOLUTIONS, nbgrader_env
+from autograder.course import EXERCISES, SOLUTIONS, nbgrader_env
 from tests.conftest import ASSIGNMENTS
 
 

@@ -16,8 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import translate
-from autograder.course import CONFIG, EXERCISES, REPO, SOLUTIONS, assignments, nbgrader_env  # noqa: F401
+from autograder.course import EXERCISES, REPO, nbgrader_env
 
 def nbgrader(*args: str, cwd: Path, db: Path, extra: list[str] | None = None) -> subprocess.CompletedProcess:
     """Run an nbgrader command with the course's config and a given gradebook."""
@@ -52,34 +51,3 @@ def generate(assignment: str, release_dir: Path = EXERCISES) -> Path:
     for nb in target.glob("*.ipynb"):
         normalise(nb)
     return target
-
-
-def main(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m autograder release",
-        description="Generate the student release exercises/<assignment>/ from solutions/<assignment>/ with "
-                    "nbgrader (every assignment when none is named), and its Chinese release exercises/zh/<assignment>/ "
-                    "from the catalog locales/zh_CN/LC_MESSAGES/exercises/<assignment>.po. Commit the result.")
-    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                        help="assignment id, e.g. 03-qkv (a folder of solutions/); default: all of them")
-    args = parser.parse_args(argv)
-    known = assignments()
-    unknown = [name for name in args.assignments if name not in known]
-    if unknown:
-        parser.error(f"no such assignment: {', '.join(unknown)} (assignments: {', '.join(known)})")
-    status = 0
-    for name in args.assignments or known:
-        print(f"released {name} -> {generate(name).relative_to(REPO)}")
-        # The Chinese release follows from the English one and the assignment's catalog (CONTRIBUTING.md, 7).
-        translate.update(name)
-        problems = translate.problems(name)
-        if problems:
-            status = 1
-            print(f"  Chinese release of {name} NOT updated: {len(problems)} message(s) of "
-                  f"{translate.catalog_path(name).relative_to(REPO)} to translate (first: {problems[0]}); then run "
-                  f"`python -m autograder translate release {name}`", file=sys.stderr)
-        else:
-            print(f"released {name} (zh) -> {translate.release_zh(name).relative_to(REPO)}")
-    return status

@@ -19,38 +19,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
-from autograder.course import EXERCISES, LOCALES, REPO, assignments
+from autograder.catalogs import LANG, META_KEY, blocks, catalog_path, read_catalog as _read, translate_markdown, translations
+from autograder.course import EXERCISES
 
-LANG = "zh_CN"
-CATALOGS = LOCALES / LANG / "LC_MESSAGES" / "exercises"
 ZH_EXERCISES = EXERCISES / "zh"
-META_KEY = "attention_course"
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def blocks(markdown: str) -> list[str]:
-    """Split a Markdown cell into blocks at blank lines, keeping fenced code and ``$$`` math blocks whole."""
-    out, current, fence = [], [], None
-    for line in markdown.split("\n"):
-        stripped = line.strip()
-        if fence is None and not stripped and current:
-            out.append("\n".join(current))
-            current = []
-            continue
-        if fence is None and (stripped.startswith("```") or stripped.startswith("$$")):
-            fence = stripped[:3] if stripped.startswith("```") else "$$"
-            if fence == "$$" and stripped.endswith("$$") and len(stripped) > 2:
-                fence = None  # a one-line $$ ... $$ block
-        elif fence is not None and (stripped.startswith(fence) or (fence == "$$" and stripped.endswith("$$"))):
-            fence = None
-        if stripped or fence is not None:
-            current.append(line)
-    if current:
-        out.append("\n".join(current))
-    return out
 
 
 def is_message(block: str) -> bool:
@@ -74,17 +48,6 @@ def messages(assignment: str) -> list[str]:
                     if is_message(block):
                         seen.setdefault(block, None)
     return list(seen)
-
-
-def catalog_path(assignment: str) -> Path:
-    return CATALOGS / f"{assignment}.po"
-
-
-def _read(path: Path):
-    from babel.messages.pofile import read_po
-
-    with open(path, "rb") as f:
-        return read_po(f, abort_invalid=True)
 
 
 def update(assignment: str) -> Path:
@@ -111,19 +74,6 @@ def update(assignment: str) -> Path:
     with open(path, "wb") as f:
         write_po(f, catalog, width=0, omit_header=False)
     return path
-
-
-def translations(assignment: str) -> dict[str, str]:
-    """msgid -> translation of the complete, non-fuzzy messages of the assignment's catalog."""
-    path = catalog_path(assignment)
-    if not path.exists():
-        return {}
-    return {m.id: m.string for m in _read(path) if m.id and m.string and not m.fuzzy}
-
-
-def translate_markdown(text: str, table: dict[str, str]) -> str:
-    """A Markdown cell with every message replaced by its translation (blocks that are not messages stay)."""
-    return "\n\n".join(table.get(block, block) for block in blocks(text))
 
 
 def problems(assignment: str) -> list[str]:
@@ -173,46 +123,3 @@ def release_zh(assignment: str, out_dir: Path = ZH_EXERCISES) -> Path:
         (target / path.name).write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     return target
-
-
-def notebook_language(nb: dict) -> str:
-    """``zh_CN`` for a notebook of the Chinese release (by its metadata, else by Chinese instruction text)."""
-    meta = (nb.get("metadata") or {}).get(META_KEY) or {}
-    if isinstance(meta, dict) and isinstance(meta.get("language"), str):
-        return LANG if meta["language"].lower().startswith("zh") else "en"
-    text = "".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
-                   for c in nb.get("cells", []) if isinstance(c, dict) and c.get("cell_type") == "markdown")
-    return LANG if len(_CJK.findall(text)) > 40 else "en"
-
-
-def main(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m autograder translate",
-                                     description="The Chinese release of the assignments (gettext catalogs).")
-    parser.add_argument("action", choices=["update", "release", "check"])
-    parser.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
-    args = parser.parse_args(argv)
-    names = args.assignments or assignments()
-    if args.action == "update":
-        for name in names:
-            print(f"updated {update(name).relative_to(REPO)}")
-        return 0
-    if args.action == "check":
-        found = [p for name in names for p in problems(name)]
-        for p in found:
-            print(p)
-        print(f"{len(found)} problem(s)" if found else "every exercise catalog complete and consistent")
-        return 1 if found else 0
-    status = 0
-    for name in names:
-        try:
-            print(f"released {name} (zh) -> {release_zh(name).relative_to(REPO)}")
-        except RuntimeError as err:
-            print(f"{name}: {err}", file=sys.stderr)
-            status = 1
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -2,19 +2,19 @@
 
 Each one changes the term's gradebook (``grading/gradebook.db`` unless ``--out-root`` or ``--db``) and rewrites
 what depends on it at once: the student's feedback page, the assignment's ``summary.md``, histogram and
-``grades.csv``, and the term-wide ``grading/grades.csv``. What is kept where: ``autograder/term.py``.
+``grades.csv``, and the term-wide ``grading/grades.csv``. What is kept where: ``autograder/gradebook/store.py``;
+what each command does: ``autograder/term.py``.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from pathlib import Path
 
 from autograder import term
-from autograder.stages.prepare import load_assignment
-from autograder.stages.record import ensure_assignment
-from autograder.stages.submission import parse_timestamp, student_id
+from autograder.course import Course
+from autograder.errors import UsageError
+from autograder.grading.submission import parse_timestamp
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -28,28 +28,15 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def _open(args):
-    root = args.out_root or term.DEFAULT_ROOT
-    url = term.db_url(root, args.db)
-    if args.db is None and not (Path(root) / "gradebook.db").exists():
-        raise term.UsageError(f"no gradebook at {Path(root) / 'gradebook.db'}: grade the assignment first "
-                              "(python -m autograder grade ...), or give --out-root / --db")
-    return root, term.open_gradebook(url)
-
-
-def _spec(name: str):
-    return load_assignment(name)
-
-
-def _refresh(gb, spec, root: Path, students: list[str]) -> None:
-    term.refresh(gb, spec, Path(root) / spec.name, feedback_for=students)
+def _course(args) -> Course:
+    return Course.from_options(args.out_root, args.db)
 
 
 def _parse_when(text: str) -> dt.datetime:
     when = parse_timestamp(text)
     if when is None:
-        raise term.UsageError(f"{text!r} is not a date and time (e.g. '2026-12-01 23:59:00 Europe/Paris' or "
-                              "'2026-12-01T23:59:00+01:00'; without a zone it is UTC)")
+        raise UsageError(f"{text!r} is not a date and time (e.g. '2026-12-01 23:59:00 Europe/Paris' or "
+                         "'2026-12-01T23:59:00+01:00'; without a zone it is UTC)")
     return when
 
 
@@ -72,13 +59,8 @@ def score(argv: list[str]) -> int:
         parser.error("give POINTS, --comment or --clear")
     if args.clear and args.points is not None:
         parser.error("--clear takes no POINTS")
-    spec = _spec(args.assignment)
-    root, gb = _open(args)
-    with gb:
-        term.set_score(gb, spec, args.student, args.question, args.points, args.comment, args.clear)
-        term.settle(gb, spec, args.student, term.late_penalties(Path(root) / "nbgrader_config.py"))
-        st = term.standing(gb, spec, args.student)
-        _refresh(gb, spec, root, [args.student])
+    spec, st = term.score(_course(args), args.assignment, args.student, args.question, args.points, args.comment,
+                          args.clear)
     print(f"{args.student}: {args.question} {st.scores[args.question]:g}"
           f"{' (set by a grader)' if args.question in st.manual else ' (automatic)'}; "
           f"{spec.name} score {st.total:g} / {spec.max_score:g}"
@@ -110,27 +92,17 @@ def extend(argv: list[str]) -> int:
         parser.error("--time-factor takes a number from 1 to 100")
     if not args.clear and not seconds and args.time_factor is None:
         parser.error("give --minutes/--hours/--days/--weeks, --time-factor, or --clear")
-    spec = _spec(args.assignment)
-    root, gb = _open(args)
-    with gb:
-        sid = student_id(args.student)
-        ensure_assignment(gb, spec)
-        if sid not in {st.id for st in gb.students}:
-            print(f"note: {sid} is not in the gradebook yet (no roster entry, nothing graded); the extension "
-                  "applies when they are graded")
-        if args.clear:
-            term.set_extension(gb, spec.name, sid, None, None)
-        else:
-            term.set_extension(gb, spec.name, sid, seconds or None, args.time_factor)
-        if sid in term.graded_students(gb, spec.name):
-            term.settle(gb, spec, sid, term.late_penalties(Path(root) / "nbgrader_config.py"))
-            _refresh(gb, spec, root, [sid])
-            st = term.standing(gb, spec, sid)
-            print(f"{sid}: due {st.duedate} UTC; late penalty {st.penalty:g}; {spec.name} score {st.total:g}")
+    done = term.extend(_course(args), args.assignment, args.student, seconds or None, args.time_factor, args.clear)
+    sid, st = done.student, done.standing
+    if not done.known:
+        print(f"note: {sid} is not in the gradebook yet (no roster entry, nothing graded); the extension "
+              "applies when they are graded")
+    if st is not None:
+        print(f"{sid}: due {st.duedate} UTC; late penalty {st.penalty:g}; {args.assignment} score {st.total:g}")
     due, factor = None, None
     if not args.clear:
         due, factor = seconds or None, args.time_factor
-    print(f"{sid}: {spec.name} extension " + ("removed" if args.clear else
+    print(f"{sid}: {args.assignment} extension " + ("removed" if args.clear else
           ", ".join(filter(None, [f"due date +{dt.timedelta(seconds=due)}" if due else "",
                                   f"time limits x{factor:g}" if factor else ""]))))
     if factor or args.clear:
@@ -149,14 +121,8 @@ def exclude(argv: list[str]) -> int:
     parser.add_argument("--undo", action="store_true", help="include the student again")
     _common(parser)
     args = parser.parse_args(argv)
-    spec = _spec(args.assignment)
-    root, gb = _open(args)
-    with gb:
-        sid = student_id(args.student)
-        term.set_excluded(gb, spec.name, sid, args.reason, args.undo)
-        if (Path(root) / spec.name).is_dir():
-            _refresh(gb, spec, root, [sid] if args.undo else [])
-    print(f"{sid}: {'included in' if args.undo else 'excluded from'} {spec.name}")
+    sid = term.exclude(_course(args), args.assignment, args.student, args.reason, args.undo)
+    print(f"{sid}: {'included in' if args.undo else 'excluded from'} {args.assignment}")
     return 0
 
 
@@ -176,19 +142,8 @@ def duedate(argv: list[str]) -> int:
     if (args.when is None) != args.clear:
         parser.error("give a date and time, or --clear")
     when = None if args.clear else _parse_when(args.when)
-    spec = _spec(args.assignment)
-    root = args.out_root or term.DEFAULT_ROOT
-    gb = term.open_gradebook(term.db_url(root, args.db))
-    with gb:
-        term.set_duedate(gb, spec, when)
-        students = term.graded_students(gb, spec.name)
-        penalties = term.late_penalties(Path(root) / "nbgrader_config.py")
-        for s in students:
-            term.settle(gb, spec, s, penalties)
-        if (Path(root) / spec.name).is_dir():
-            _refresh(gb, spec, root, students)
-        late = [s for s in students if term.standing(gb, spec, s).seconds_late > 0]
-    print(f"{spec.name}: due {when or 'never'}{' UTC' if when else ''}; {len(late)} of {len(students)} graded "
+    students, late = term.duedate(_course(args), args.assignment, when)
+    print(f"{args.assignment}: due {when or 'never'}{' UTC' if when else ''}; {len(late)} of {len(students)} graded "
           f"submission(s) late{': ' + ', '.join(late) if late else ''}")
     return 0
 
@@ -202,11 +157,7 @@ def roster(argv: list[str]) -> int:
     parser.add_argument("csv", type=Path, help="the roster, a CSV file")
     _common(parser)
     args = parser.parse_args(argv)
-    root = args.out_root or term.DEFAULT_ROOT
-    gb = term.open_gradebook(term.db_url(root, args.db))
-    with gb:
-        count = term.import_roster(gb, args.csv)
-        total = len(gb.students)
+    count, total = term.roster(_course(args), args.csv)
     print(f"{count} student(s) read from {args.csv}; the gradebook has {total} student(s)")
     return 0
 
@@ -227,27 +178,6 @@ def review(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.undo and not (args.note or "").strip():
         parser.error("give --note (what you checked), or --undo")
-    spec = _spec(args.assignment)
-    root, gb = _open(args)
-    with gb:
-        sid = student_id(args.student)
-        term.graded_submission(gb, spec, sid)
-        result = term.cached_result(Path(root) / spec.name, sid)
-        if result is None or not result.review:
-            raise term.UsageError(f"{sid}'s submission of {spec.name} does not need a human look: nothing to review")
-        term.set_reviewed(gb, spec, sid, result, args.note, args.undo)
-        _refresh(gb, spec, root, [sid])
-    print(f"{sid}: {spec.name} " + ("flagged again for a human look" if args.undo else f"reviewed ({args.note})"))
+    sid = term.review(_course(args), args.assignment, args.student, args.note, args.undo)
+    print(f"{sid}: {args.assignment} " + ("flagged again for a human look" if args.undo else f"reviewed ({args.note})"))
     return 0
-
-
-COMMANDS = {"score": score, "extend": extend, "exclude": exclude, "review": review, "duedate": duedate,
-            "roster": roster}
-
-
-def run(command: str, argv: list[str]) -> int:
-    try:
-        return COMMANDS[command](argv)
-    except term.UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2

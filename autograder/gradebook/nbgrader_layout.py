@@ -10,7 +10,7 @@ The grading root (``grading/``, the parent of an assignment's ``--out`` folder) 
 * ``source/<assignment>/`` (the instructor's notebook) and ``release/<assignment>/`` (the student version, when
   ``exercises/`` has it), which nbgrader's formgrader lists assignments from.
 
-The scores are in the gradebook (``autograder.stages.record``); nbgrader's ``generate_feedback``, ``export``
+The scores are in the gradebook (``autograder.gradebook.store``); nbgrader's ``generate_feedback``, ``export``
 and the formgrader read them from there. Hidden tests are not written: the test cells show what students saw.
 """
 from __future__ import annotations
@@ -24,11 +24,11 @@ import re
 import shutil
 from pathlib import Path
 
-from autograder.course import REPO
+from autograder.course import EXERCISES, REPO
 from autograder.reasons import R
-from autograder.stages.collect import Submission
-from autograder.stages.judge import StudentResult
-from autograder.stages.prepare import Assignment
+from autograder.grading.collect import Submission
+from autograder.grading.judge import StudentResult
+from autograder.grading.prepare import Assignment
 
 NBGRADER_SCHEMA = 3
 CELL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5 cell ids
@@ -169,7 +169,7 @@ def write_course_folders(root: Path, assignment: Assignment) -> None:
     src = root / "source" / assignment.name
     src.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(assignment.path, src / assignment.path.name)
-    released = REPO / "exercises" / assignment.name / assignment.path.name
+    released = EXERCISES / assignment.name / assignment.path.name
     if released.exists():
         rel = root / "release" / assignment.name
         rel.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """What a hidden case is, and how a returned value is compared with the reference's.
 
-The types every ``autograder/specs/<slug>.py`` builds (``Case``, ``FunctionSpec``) and the comparison the grader
+The types every ``autograder/grading/specs/<slug>.py`` builds (``Case``, ``FunctionSpec``) and the comparison the grader
 applies (``compare``; feedback names arguments by ``describe``, never by value). This module imports nothing of
 the course but ``reasons`` (a problem is a ``Reason``): ``specs`` and ``checking`` (which finds a function's spec)
 both sit above it.

@@ -7,7 +7,7 @@ A hidden test cell in a solution notebook ends with, for example::
     check("03-qkv", "softmax", softmax)
     ### END HIDDEN TESTS
 
-``check`` runs the student's function on the assignment's cases (``autograder.specs``):
+``check`` runs the student's function on the assignment's cases (``autograder.grading.specs``):
 randomised inputs drawn from a fresh seed on every grading run plus fixed edge cases, and
 compares each result with the hidden reference. It raises ``AssertionError`` with a readable
 reason (which case, what went wrong, never the expected numbers), which nbgrader turns into
@@ -19,11 +19,11 @@ import copy
 import warnings
 from typing import Callable
 
-from autograder.cases import (ATOL, RTOL, Case, FunctionSpec, as_plain_array, compare, describe,  # noqa: F401
+from autograder.grading.cases import (ATOL, RTOL, Case, FunctionSpec, as_plain_array, compare, describe,  # noqa: F401
                               grading_seed, rng_for)
-from autograder.probe.checking import _same  # the one comparison of inputs before and after (it compares dtypes)
+from autograder.grading.probe.checking import _same  # the one comparison of inputs before and after (it compares dtypes)
 from autograder.reasons import R, Reason
-from autograder.specs import get_spec
+from autograder.grading.specs import get_spec
 
 
 class CheckFailed(AssertionError):

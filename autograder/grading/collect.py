@@ -20,9 +20,9 @@ import zipfile
 from pathlib import Path
 
 from autograder.reasons import R
-from autograder.stages import lms
-from autograder.stages import submission
-from autograder.stages.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, SAFE_PUNCTUATION,  # noqa: F401
+from autograder.grading import lms
+from autograder.grading import submission
+from autograder.grading.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, SAFE_PUNCTUATION,  # noqa: F401
                                           Skipped, Submission, parse_timestamp, student_id)
 
 def _pick(names: list[str], notebook: str) -> tuple[str | None, list[str]]:
@@ -86,7 +86,7 @@ def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Ski
 def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 0) -> tuple[list[Submission], list[Skipped]]:
     """Every submission in ``submissions`` (layouts: the module docstring), and what was not graded, with why."""
     if submissions.is_file() and zipfile.is_zipfile(submissions):
-        # A learning-management system's bulk export given as it was downloaded (stages/lms.py).
+        # A learning-management system's bulk export given as it was downloaded (lms.py).
         return collect_export(submissions, assignment, notebook)
     if not submissions.is_dir():
         raise SystemExit(f"no such folder of submissions: {submissions}")

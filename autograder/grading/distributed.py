@@ -4,8 +4,8 @@ Only stage 3 (run sandboxed) leaves the grader's process. A task carries the ass
 submission's bytes and the limits; the hidden cases' *inputs* travel once per run and worker (a tar archive
 scattered to the workers). Each worker stages the probe and the inputs in a folder of its own machine and runs
 the notebook in the same bubblewrap sandbox as a one-machine run, then sends back the raw output
-(:class:`autograder.stages.run.Ran`). Judging, the gradebook, the cache and the reports stay with the process
-that called :func:`autograder.grade.grade`: the expected values never leave it, and every result is written
+(:class:`autograder.grading.run.Ran`). Judging, the gradebook, the cache and the reports stay with the process
+that called :func:`autograder.term.grade`: the expected values never leave it, and every result is written
 once, by that process, whichever worker ran the notebook and however often a dead worker's task was retried.
 
     python -m autograder grade 03-qkv submitted/ --scheduler tcp://head-node:8786
@@ -28,9 +28,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from autograder import sandbox
-from autograder.stages import staging
-from autograder.stages.run import Ran, execute
+from autograder.grading import sandbox
+from autograder.grading import staging
+from autograder.grading.run import Ran, execute
 
 
 class WorkerMismatch(SystemExit):

@@ -1,7 +1,7 @@
 """Stage 4, judge: decide every test cell's points from the values the sandbox returned, never from its outputs.
 
 A test cell gets its points when it ran to the end without an error (its visible asserts passed) and every
-hidden check in it matched the reference on every case (``autograder.checking.compare``, or the spec's own
+hidden check in it matched the reference on every case (``autograder.grading.checking.compare``, or the spec's own
 ``compare``). Otherwise it gets 0 and a reason (``autograder.reasons.Reason``: a code and its parameters, worded
 only by the reports) that names the case, never the expected values. Notes on the run are reasons too.
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograder import sandbox
-from autograder.checking import compare, describe
-from autograder.probe import wire
+from autograder.grading import sandbox
+from autograder.grading.cases import compare, describe
+from autograder.grading.probe import wire
 from autograder.reasons import R, Reason, from_sandbox, is_code, load
-from autograder.stages.collect import Submission
-from autograder.stages.prepare import Assignment, FunctionCases
+from autograder.grading.collect import Submission
+from autograder.grading.prepare import Assignment, FunctionCases
 
 
 @dataclass

@@ -26,8 +26,8 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.stages import submission
-from autograder.stages.submission import CANVAS_RE, MOODLE_RE
+from autograder.grading import submission
+from autograder.grading.submission import CANVAS_RE, MOODLE_RE
 
 MAX_ENTRIES = 20_000
 CHUNK = 1 << 20

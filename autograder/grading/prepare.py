@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.cases import rng_for
-from autograder.probe import wire
+from autograder.grading.cases import rng_for
+from autograder.grading.probe import wire
 from autograder.course import SOLUTIONS
-from autograder.specs import get_spec
+from autograder.grading.specs import get_spec
 
 HIDDEN_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 CHECK_RE = re.compile(r"""\bcheck\(\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']""")

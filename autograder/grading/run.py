@@ -2,10 +2,10 @@
 
 ``merge`` keeps the student's answer cells and any cells they added, in their order, and puts the
 instructor's version of every locked and test cell (also deleted or metadata-stripped ones) in place.
-``execute`` writes the cells for the sandbox's runner and runs them (``autograder.sandbox``); ``judge_ran``
+``execute`` writes the cells for the sandbox's runner and runs them (``autograder.grading.sandbox``); ``judge_ran``
 hands the raw output to the judge. A test cell runs in a process of its own, forked from the sandbox's supervisor
 (never from the notebook's process), which replays the notebook's earlier cells; there, every *other* graded
-function of the assignment is replaced by a public stand-in (``autograder.standins``),
+function of the assignment is replaced by a public stand-in (``autograder.grading.standins``),
 so that a wrong, failing or endless earlier function costs only its own points.
 """
 from __future__ import annotations
@@ -17,14 +17,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import sandbox
-from autograder import standins
+from autograder.grading import sandbox
+from autograder.grading import standins
 from autograder.reasons import R, Reason
-from autograder.stages import submission
-from autograder.stages.submission import Submission
-from autograder.stages.judge import StudentResult, failed_result, judge
-from autograder.stages.prepare import Assignment, _text
-from autograder.translate import notebook_language
+from autograder.grading import submission
+from autograder.grading.submission import Submission
+from autograder.grading.judge import StudentResult, failed_result, judge
+from autograder.grading.prepare import Assignment, _text
+from autograder.catalogs import notebook_language
 
 
 def given_names(assignment: Assignment, cell_checks: list) -> list[str]:

@@ -3,7 +3,7 @@
 What the sandbox gets (see docs/grading.md for the full account):
 
 * a new mount namespace holding read-only copies of the system's ``/usr``, ``/lib*``, ``/bin``,
-  the Python installation and the virtualenv, the grading probe (``autograder.probe``, mounted
+  the Python installation and the virtualenv, the grading probe (``autograder.grading.probe``, mounted
   as the package ``autograder``), the grader's case inputs and the prepared cells; writable:
   only ``/home/student`` (the working directory) and ``/tmp``, both size-limited tmpfs that
   vanish with the sandbox. The course repository, the reference, the solutions, the gradebook and
@@ -29,10 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.course import PACKAGE, REPO
 from autograder.reasons import R
 
 PROBE = Path(__file__).resolve().parent / "probe"
-PACKAGE = Path(__file__).resolve().parent
 MiB = 1 << 20
 #: Sandbox processes run as uids from here up (as root): no file on the host belongs to them, and the
 #: process limit counts each worker's processes apart from every other user's.
@@ -231,7 +231,7 @@ def _ancestors(path: Path) -> list[Path]:
 
 def _secret_dirs() -> list[Path]:
     """Folders that must never be visible inside: the course package (reference, specs) and repository."""
-    return [PACKAGE, PACKAGE.parent]
+    return [PACKAGE, REPO]
 
 
 def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int, uid: int, fds: str = "{}") -> list[str]:

@@ -15,25 +15,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import sandbox
+from autograder.grading import sandbox
 
-PACKAGE = Path(__file__).resolve().parent.parent
-
-#: Files of the package that only read results (reports, gradebook, commands, nbgrader's configuration): a change to
-#: them rewrites the reports from the cached results instead of grading everyone again.
-NOT_IN_DIGEST = {"nbgrader_config.py", "term.py", "commands.py", "feedback.py", "labels_zh.py", "release.py",
-                 "__main__.py", "export.py", "exchange.py", "nbgrader_layout.py", "stages/report.py", "stages/record.py",
-                 "course.py"}
+#: The code that decides scores: this folder, ``autograder/grading/`` (the pipeline, the sandbox and its probe, the
+#: hidden cases and the reference). The gradebook, the reports, the commands and nbgrader's configuration live
+#: outside it: a change to them rewrites the reports from the cached results instead of grading everyone again.
+GRADING = Path(__file__).resolve().parent
 
 
-def code_digest(package: Path = PACKAGE) -> str:
-    """A digest of the course package's code (grader, probe, specs, reference): a change re-grades everyone."""
+def code_digest(folder: Path = GRADING) -> str:
+    """A digest of the code that decides scores (every module of ``folder``): a change re-grades everyone."""
     h = hashlib.sha256()
-    package = Path(package)
-    for path in sorted(package.rglob("*.py")):
-        if path.relative_to(package).as_posix() in NOT_IN_DIGEST:
-            continue
-        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    folder = Path(folder)
+    for path in sorted(folder.rglob("*.py")):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 

@@ -14,7 +14,7 @@ against the reference on that function's hidden cases.
 This module is the grader's, not the probe's: it is never copied into the sandbox. For each test cell the
 grader builds, with :func:`source_for`, the source of exactly the stand-ins that cell is given (never one of
 the function the cell grades) and hands it to that cell's process alone, through a pipe
-(``autograder/sandbox.py``, ``autograder/probe/runner.py``). Each stand-in is therefore self-contained: it
+(``autograder/grading/sandbox.py``, ``autograder/grading/probe/runner.py``). Each stand-in is therefore self-contained: it
 may use the private helpers ``_t`` and ``_torch`` and NumPy, and never calls another graded name (a stand-in
 calling ``softmax`` would need the stand-in of ``softmax`` while ``softmax`` itself is graded).
 """
@@ -210,7 +210,7 @@ extract_glimpse.uses_torch = False
 
 #: The ``__name__`` of the namespace the sandbox defines the stand-ins in (so their ``__module__``): the probe's
 #: guard looks for a function of this module named like the function under test.
-from autograder.probe.runner import GIVEN_MODULE  # noqa: E402
+from autograder.grading.probe.runner import GIVEN_MODULE  # noqa: E402
 
 HELPERS = (_torch, _t)
 

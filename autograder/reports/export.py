@@ -27,53 +27,18 @@ left out, named on stderr, and the exit status is 1.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import re
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.course import REPO
-from autograder import term
+from autograder.gradebook.standing import export_rows, submission_scores
+from autograder.gradebook.store import open_gradebook
+from autograder.reports.report import write_csv
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade", "Last modified (grade)"]
 _LMS_ID = re.compile(r"^(?P<name>.+)_(?P<id>\d+)$")
-
-
-def default_db(assignment: str) -> str:
-    """The term-wide gradebook ``grading/gradebook.db`` if it exists, else the assignment's own."""
-    for path in (REPO / "grading" / "gradebook.db", REPO / "grading" / assignment / "gradebook.db"):
-        if path.is_file():
-            return f"sqlite:///{path}"
-    raise SystemExit(f"no gradebook found (looked for grading/gradebook.db and grading/{assignment}/gradebook.db); "
-                     "grade first, or pass --db URL")
-
-
-def scores(db_url: str, assignment: str) -> tuple[list[dict], float]:
-    """(one row per submission of ``assignment``: student, name, score, timestamp; the assignment's max score).
-    Students excluded from the assignment are left out, as from every other output."""
-    from nbgrader.api import MissingEntry
-
-    rows = []
-    with term.open_gradebook(db_url) as gb:
-        try:
-            spec = gb.find_assignment(assignment)
-        except MissingEntry:
-            raise SystemExit(f"the gradebook {db_url} has no assignment {assignment!r}") from None
-        gone = term.excluded(gb, assignment)
-        for sub in spec.submissions:
-            student = sub.student
-            if student.id in gone:
-                continue
-            name = " ".join(p for p in (student.first_name, student.last_name) if p)
-            rows.append({"student": student.id, "name": name,
-                         "score": max(0.0, float(sub.score) - float(sub.late_submission_penalty or 0.0)),
-                         "timestamp": sub.timestamp})
-        max_score = float(spec.max_score)
-    rows.sort(key=lambda r: r["student"])
-    return rows, max_score
 
 
 def read_roster(path: Path | None) -> dict[str, dict[str, str]]:
@@ -130,12 +95,11 @@ def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | 
         # nbgrader would create an empty gradebook there and report no assignment: say what is wrong instead.
         raise SystemExit(f"no such gradebook: {db_url.removeprefix('sqlite:///')}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "nbgrader":
-        scores(db_url, assignment)  # the same clear error when the assignment is not in the gradebook
-        with term.open_gradebook(db_url) as gb:
-            term.write_csv(out, term.export_rows(gb, [assignment]))  # nbgrader export's rows, without excluded students
-        return []
-    rows, max_score = scores(db_url, assignment)
+    with open_gradebook(db_url) as gb:
+        rows, max_score = submission_scores(gb, assignment)
+        if fmt == "nbgrader":  # nbgrader export's rows, without excluded students
+            write_csv(out, export_rows(gb, [assignment]))
+            return []
     roster = roster or {}
     if fmt == "canvas":
         header, lines, unmatched = canvas_rows(rows, max_score, roster, column or assignment, out_of)
@@ -147,38 +111,3 @@ def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | 
         writer.writeheader()
         writer.writerows(lines)
     return unmatched
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("assignment", help="assignment id, e.g. 03-qkv")
-    parser.add_argument("--format", required=True, choices=("canvas", "moodle", "nbgrader"), dest="fmt")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="CSV file to write (default grading/<assignment>/grades-<format>.csv)")
-    parser.add_argument("--db", default=None,
-                        help="gradebook URL (default grading/gradebook.db, else grading/<assignment>/gradebook.db)")
-    parser.add_argument("--roster", type=Path, default=None,
-                        help="CSV mapping student_id to the LMS's columns (ID, SIS Login ID, Identifier, ...)")
-    parser.add_argument("--canvas-column", default=None,
-                        help="Canvas: the assignment's column header as Canvas's own export spells it, "
-                             "e.g. 'Queries, keys and values (4567)' (default: the assignment id; Canvas then offers "
-                             "to create a new assignment)")
-    parser.add_argument("--out-of", type=float, default=None,
-                        help="rescale scores to this many points (the LMS assignment's maximum; default: as graded)")
-    args = parser.parse_args(argv)
-    if args.out_of is not None and args.out_of <= 0:
-        parser.error("--out-of takes a positive number of points")
-    if args.canvas_column is not None and args.fmt != "canvas":
-        parser.error("--canvas-column is for --format canvas")
-    if args.fmt == "nbgrader" and (args.roster or args.out_of):
-        parser.error("--roster and --out-of are for the canvas and moodle formats")
-    out = args.out or REPO / "grading" / args.assignment / f"grades-{args.fmt}.csv"
-    unmatched = export(args.assignment, args.fmt, out, args.db or default_db(args.assignment),
-                       roster=read_roster(args.roster), column=args.canvas_column, out_of=args.out_of)
-    print(f"wrote {out}")
-    if unmatched:
-        print(f"left out {len(unmatched)} student(s) the LMS cannot match (no {args.fmt} id in the student id and none "
-              f"in --roster): {', '.join(unmatched)}", file=sys.stderr)
-        return 1
-    return 0

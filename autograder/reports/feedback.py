@@ -1,7 +1,7 @@
 """Per-student feedback page: score table with a reason for every lost point, then the notebook.
 
 The page is one self-contained HTML file (inline CSS, images embedded). Math is typeset by the
-course's own MathJax 3 when ``autograder.offline`` and its npm copy are present (embedded in the
+course's own MathJax 3 when ``autograder.reports.offline`` and its npm copy are present (embedded in the
 page, so it works offline), or by a MathJax at a given URL or path; otherwise it stays readable TeX.
 No CDN is ever used. It shows the instructor's text and test cells without their hidden
 part, the student's own code and (truncated) outputs, and never the reference or hidden cases.
@@ -12,9 +12,9 @@ import base64
 import binascii
 import html
 
-from autograder.offline import mathjax3_block
+from autograder.reports.offline import mathjax3_block
 from autograder.reasons import html_of, is_code
-from autograder.translate import translate_markdown, translations
+from autograder.catalogs import translate_markdown, translations
 
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -76,7 +76,7 @@ _EN = {
     "passed": "passed", "day": "{n} day", "days": "{n} days", "hours": "{n} h", "minutes": "{n} min",
 }
 
-#: The page's own words in Chinese, for a submission of the Chinese release (``autograder.translate``). Reasons and
+#: The page's own words in Chinese, for a submission of the Chinese release (``autograder.authoring.translate``). Reasons and
 #: notes have their own two tables (``autograder.reasons``).
 _ZH = {
     "title": "{assignment} 反馈：{student}",
@@ -117,7 +117,7 @@ def _late(seconds: float, T: dict = _EN) -> str:
 
 def render(assignment, result, mathjax: str | None = None, standing=None) -> str:
     """The page of one student, in the language of the release the student worked in (``result.language``).
-    ``standing`` (``autograder.term.Standing``, from the gradebook) gives the final scores: a grader's score
+    ``standing`` (``autograder.gradebook.standing.Standing``, from the gradebook) gives the final scores: a grader's score
     replaces the automatic one, a grader's comment and a late penalty are shown."""
     e = html.escape
     zh = str(getattr(result, "language", "en") or "en").startswith("zh")

@@ -10,7 +10,7 @@ nbgrader's feedback template (nbconvert's ``mathjax()`` macro) loads MathJax 2.7
 
 Usage (after ``nbgrader generate_feedback``)::
 
-    from autograder.offline import localise_feedback
+    from autograder.reports.offline import localise_feedback
     localise_feedback(out / "feedback")          # rewrites feedback/**/*.html in place
 
 The MathJax configuration keeps what nbgrader's MathJax 2 setup did: ``$...$``/``\\(...\\)`` inline,

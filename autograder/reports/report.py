@@ -1,28 +1,35 @@
-"""Stage 6, report: the per-student log and feedback page, ``summary.md`` with its histogram, and the console lines.
+"""The files of an assignment's report folder: each student's log and feedback page, ``summary.md`` with its
+histogram, ``grades.csv``, and the lines the grading command prints. Every score they show is the record's
+(``autograder.gradebook.standing.Standing``).
 
 Feedback pages of one output folder share one copy of MathJax (``feedback/.mathjax/``) instead of embedding
 2 MB each: a class of 500 no longer needs 1 GB of copies.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
+import csv
 import logging
+from pathlib import Path
 
 import numpy as np
 
-from autograder.feedback import render as render_page
-from autograder.offline import MATHJAX_DIR
+from autograder.gradebook.standing import EXPORT_COLUMNS
+from autograder.grading.judge import StudentResult
+from autograder.grading.prepare import Assignment
+from autograder.grading.submission import Skipped
 from autograder.reasons import render
-from autograder.stages.submission import Skipped
-from autograder.stages.judge import StudentResult
+from autograder.reports.feedback import render as render_page
+from autograder.reports.offline import MATHJAX_DIR
 
 log = logging.getLogger(__name__)
-from autograder.stages.prepare import Assignment
+
+#: Where every feedback page of an output folder finds the shared MathJax copy, relative to the page
+#: (``feedback/<student>/<assignment>/<notebook>.html``).
+SHARED_MATHJAX = "../../.mathjax/tex-svg.js"
 
 
 def write_log(path: Path, result: StudentResult, standing=None) -> None:
-    """The student's log, from the grader's result and the record (``autograder.term.Standing``): rewritten by every
+    """The student's log, from the grader's result and the record (``autograder.gradebook.standing.Standing``): rewritten by every
     command that changes the record, so it never shows an older score than the other outputs."""
     lines = [f"student: {result.student}", f"submission: {result.origin or '(not recorded)'}",
              f"automatic score: {result.total:g}"]
@@ -49,7 +56,7 @@ def write_log(path: Path, result: StudentResult, standing=None) -> None:
 def write_summary(out: Path, assignment: Assignment, results: list[StudentResult], seed_note: str,
                   skipped: list[Skipped], cached: int = 0, *, standings: dict | None = None,
                   excluded: dict | None = None) -> None:
-    """``summary.md`` and ``histogram.png`` of the whole class. With ``standings`` (``autograder.term.Standing``
+    """``summary.md`` and ``histogram.png`` of the whole class. With ``standings`` (``autograder.gradebook.standing.Standing``
     by student, read from the gradebook) every score is the final one: manual scores, late penalties."""
     import matplotlib
 
@@ -145,7 +152,7 @@ def shared_mathjax(out: Path, mathjax: str | None) -> str | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists() or target.stat().st_size != source.stat().st_size:
         target.write_bytes(source.read_bytes())
-    return "../../.mathjax/tex-svg.js"  # from feedback/<student>/<assignment>/<notebook>.html
+    return SHARED_MATHJAX
 
 
 def write_feedback(out: Path, assignment: Assignment, result: StudentResult, mathjax: str | None,
@@ -172,3 +179,30 @@ def console_lines(rows: list[dict], out: Path, seconds: float, ran: int, cached:
         did = f"graded {ran} submission(s) in {seconds:.1f} s"
     lines.append(f"{did}; grades: {out / 'grades.csv'}, feedback: {out / 'feedback'}, summary: {out / 'summary.md'}")
     return lines
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """A grades file in ``nbgrader export``'s columns (``autograder.gradebook.standing.export_rows``), atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, EXPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def append_isolation(summary: Path, held: list[str], missing: list[str], workers: dict | None, as_root: bool) -> None:
+    """Add to summary.md which limits held for this run (some need root: docs/grading.md); on a cluster, as each
+    worker that ran a notebook reported them (``workers``: host -> limits it could not apply)."""
+    if workers is None:
+        lines = ["", "## Limits that held", "",
+                 f"Notebooks ran on this machine as {'root' if as_root else 'an ordinary user'}.", ""]
+        lines += [f"- held: {h}" for h in held] + [f"- **not applied**: {m}" for m in missing]
+    else:
+        lines = ["", "## Limits that held", "", "Notebooks ran on Dask workers; each reported what it could not apply.", ""]
+        for host, gaps in sorted(workers.items()):
+            lines.append(f"- {host}: " + ("every limit applied" if not gaps else "**not applied**: " + "; ".join(gaps)))
+        if not workers:
+            lines.append("- no notebook ran in this run (every result was reused)")
+    with summary.open("a") as fh:
+        fh.write("\n".join(lines) + "\n")

@@ -5,5 +5,5 @@ cells' ``from autograder.checking import check`` finds ``checking.check`` here. 
 does not judge anything: it runs the student's function on the inputs the grader wrote (plain
 arrays) and sends the returned values back. The reference implementation, the expected values,
 the seed and the gradebook never enter the sandbox; the grader compares outside
-(``autograder.grade``). ``runner`` executes the notebook's code cells in order.
+(``autograder.grading.judge``). ``runner`` executes the notebook's code cells in order.
 """

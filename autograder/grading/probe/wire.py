@@ -1,6 +1,6 @@
 """Values across the sandbox wall: plain arrays in ``.npz`` plus a JSON tree, never pickles.
 
-Shared by the grader (outside, as ``autograder.probe.wire``) and the probe (inside the sandbox,
+Shared by the grader (outside, as ``autograder.grading.probe.wire``) and the probe (inside the sandbox,
 where this folder is the ``autograder`` package). ``encode_value`` turns arguments or a returned value
 into a JSON-able tree whose array leaves are stored in a dict of plain ``numpy.ndarray`` (saved
 with ``np.savez``); ``decode`` does the reverse with ``allow_pickle=False`` loads. Results come
@@ -76,7 +76,7 @@ def encode_value(value, store: dict, memo: dict | None = None, budget: list | No
         return {tag: [encode_value(v, store, memo, budget, strict) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
         return {"dict": [[k, encode_value(v, store, memo, budget, strict)] for k, v in value.items()]}
-    if strict and type(value).__module__.startswith("autograder.specs.") and hasattr(value, "__dict__"):
+    if strict and type(value).__module__.startswith("autograder.grading.specs.") and hasattr(value, "__dict__"):
         # A test fixture object (e.g. a toy decoder passed to the function under test): its class's
         # source (a harness, never the reference) and its attributes cross; the sandbox rebuilds it.
         import inspect

@@ -2,13 +2,13 @@
 
 Notation (fixed across chapter 4): the encoder states H (..., n_k, d_k) are the keys and values; the decoder
 state(s) S or s (..., n_q, d_q) are the queries. Scores and weights have shape (..., n_q, n_k).
-Score functions return one score per (query, key) pair, like ``autograder.reference.qkv.dot_product_scores``.
+Score functions return one score per (query, key) pair, like ``autograder.grading.reference.qkv.dot_product_scores``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.reference.qkv import _float, dot_product_scores, masked_softmax, softmax
+from autograder.grading.reference.qkv import _float, dot_product_scores, masked_softmax, softmax
 
 
 def additive_scores(Q, K, W_q, W_k, v) -> np.ndarray:

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from autograder.reference.qkv import softmax
+from autograder.grading.reference.qkv import softmax
 
 
 def _float(x) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.reference.qkv import softmax
+from autograder.grading.reference.qkv import softmax
 
 
 def mlm_mask(tokens, p: float, rng: np.random.Generator, mask_id: int, vocab_size: int):

@@ -4,13 +4,13 @@ Built on chapter 3's ``attention`` (imported, not copied). Masks are boolean, Tr
 and broadcast against the weights (..., n_q, n_k). (PyTorch's boolean ``attn_mask`` of
 ``nn.MultiheadAttention`` and its ``key_padding_mask`` mean the opposite: True = *not* allowed.)
 Shapes: X (..., n, d_model); W_q, W_k (d_model, d_k); W_v (d_model, d_v); h heads of size d_model / h.
-The torch ``nn.Module`` version is ``autograder.reference.mha_torch.MultiHeadAttention``.
+The torch ``nn.Module`` version is ``autograder.grading.reference.mha_torch.MultiHeadAttention``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.reference.qkv import _float, attention
+from autograder.grading.reference.qkv import _float, attention
 
 
 def causal_mask(n: int) -> np.ndarray:

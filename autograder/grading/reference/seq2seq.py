@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograder.reference.qkv import _float
+from autograder.grading.reference.qkv import _float
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

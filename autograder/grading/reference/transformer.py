@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from autograder.reference.mha import multi_head_attention
+from autograder.grading.reference.mha import multi_head_attention
 
 
 def _float(x) -> np.ndarray:

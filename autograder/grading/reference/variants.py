@@ -3,14 +3,14 @@
 NumPy throughout. Notation: a query (decoder state) h_t or S (..., n_q, d); source states H (..., n, d);
 weights (..., n_q, n_k), each row a distribution over the n_k source positions (or all zeros when the
 row is entirely masked, as ``masked_softmax`` returns it). Positions are counted from 0.
-The dot, scaled-dot and cosine scores and ``masked_softmax`` are chapter 3's (``autograder.reference.qkv``);
-the additive and general scores are chapter 4's (``autograder.reference.alignment``).
+The dot, scaled-dot and cosine scores and ``masked_softmax`` are chapter 3's (``autograder.grading.reference.qkv``);
+the additive and general scores are chapter 4's (``autograder.grading.reference.alignment``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.reference.qkv import _float, masked_softmax, softmax
+from autograder.grading.reference.qkv import _float, masked_softmax, softmax
 
 
 # ---------------------------------------------------------------- scores that ignore the keys' content

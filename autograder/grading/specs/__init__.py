@@ -1,7 +1,7 @@
 """Hidden test cases of every assignment: one module per assignment, found by a naming convention.
 
 The cases of assignment ``NN-some-slug`` (a folder of ``solutions/``) live in
-``autograder/specs/some_slug.py``: the slug after the number, hyphens as underscores. That module defines
+``autograder/grading/specs/some_slug.py``: the slug after the number, hyphens as underscores. That module defines
 ``FUNCTIONS = {name: FunctionSpec(...)}``. There is no hand-kept registry to forget or to list twice.
 """
 from __future__ import annotations
@@ -10,17 +10,17 @@ import importlib
 import re
 from types import ModuleType
 
-from autograder.cases import FunctionSpec
+from autograder.grading.cases import FunctionSpec
 
 _ID = re.compile(r"^\d+-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 
 
 def module_name(assignment: str) -> str:
-    """``"03-qkv"`` -> ``"autograder.specs.qkv"``; ``"09-gpt-bert"`` -> ``"autograder.specs.gpt_bert"``."""
+    """``"03-qkv"`` -> ``"autograder.grading.specs.qkv"``; ``"09-gpt-bert"`` -> ``"autograder.grading.specs.gpt_bert"``."""
     m = _ID.match(str(assignment))
     if not m:
         raise KeyError(f"{assignment!r} is not an assignment id of the form NN-slug (e.g. 03-qkv)")
-    return "autograder.specs." + m.group(1).replace("-", "_")
+    return "autograder.grading.specs." + m.group(1).replace("-", "_")
 
 
 def module(assignment: str) -> ModuleType:
@@ -31,7 +31,7 @@ def module(assignment: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name != name:
             raise
-        raise KeyError(f"no hidden cases for {assignment!r}: expected autograder/specs/{name.rsplit('.', 1)[1]}.py") from None
+        raise KeyError(f"no hidden cases for {assignment!r}: expected autograder/grading/specs/{name.rsplit('.', 1)[1]}.py") from None
 
 
 def get_spec(assignment: str, name: str) -> FunctionSpec:

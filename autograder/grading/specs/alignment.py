@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec
-from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
-from autograder.reference import alignment as ref
+from autograder.grading.cases import Case, FunctionSpec
+from autograder.grading.specs.common import DTYPES, randn as _randn, lead_dims as _lead
+from autograder.grading.reference import alignment as ref
 
 
 def _dims(rng, k=3):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec
-from autograder.specs.common import DTYPES
-from autograder.reference import glimpse as ref
+from autograder.grading.cases import Case, FunctionSpec
+from autograder.grading.specs.common import DTYPES
+from autograder.grading.reference import glimpse as ref
 
 
 def _image(rng, H, W, C=None, dtype=np.float64):

@@ -1,14 +1,14 @@
 """Hidden cases for assignment 09 ("gpt-bert"): the 80/10/10 masking rule and sampling the next token.
 
-Both functions use their generator in the documented order (see ``autograder.reference.lm``), so a correct
+Both functions use their generator in the documented order (see ``autograder.grading.reference.lm``), so a correct
 answer reproduces the reference's output exactly from the same generator state.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec
-from autograder.reference import lm as ref
+from autograder.grading.cases import Case, FunctionSpec
+from autograder.grading.reference import lm as ref
 
 
 def _gen(rng):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec
-from autograder.reference import modern as ref
-from autograder.specs.common import DTYPES, randn as _randn
+from autograder.grading.cases import Case, FunctionSpec
+from autograder.grading.reference import modern as ref
+from autograder.grading.specs.common import DTYPES, randn as _randn
 
 
 def _qkv(rng, dtype, lead, h, h_kv, n_q, n_k, d, d_v):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec
-from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
-from autograder.reference import mha as ref
+from autograder.grading.cases import Case, FunctionSpec
+from autograder.grading.specs.common import DTYPES, randn as _randn, lead_dims as _lead
+from autograder.grading.reference import mha as ref
 
 
 def _heads_and_width(rng):

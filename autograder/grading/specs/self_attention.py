@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec, as_plain_array, compare
+from autograder.grading.cases import Case, FunctionSpec, as_plain_array, compare
 from autograder.reasons import R, Reason
-from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
-from autograder.reference import mha as ref
+from autograder.grading.specs.common import DTYPES, randn as _randn, lead_dims as _lead
+from autograder.grading.reference import mha as ref
 
 
 def causal_mask_cases(rng):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec
-from autograder.specs.common import DTYPES, lead_dims as _lead
-from autograder.reference import seq2seq as ref
+from autograder.grading.cases import Case, FunctionSpec
+from autograder.grading.specs.common import DTYPES, lead_dims as _lead
+from autograder.grading.reference import seq2seq as ref
 
 
 def _gru_params(rng, D, H, dtype=np.float64, scale=0.5, vocab=None):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec
-from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
-from autograder.reference import transformer as ref
-from autograder.reference.mha import causal_mask, padding_mask
+from autograder.grading.cases import Case, FunctionSpec
+from autograder.grading.specs.common import DTYPES, randn as _randn, lead_dims as _lead
+from autograder.grading.reference import transformer as ref
+from autograder.grading.reference.mha import causal_mask, padding_mask
 
 
 def _attn(rng, d):

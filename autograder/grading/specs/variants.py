@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.cases import Case, FunctionSpec, as_plain_array, compare
+from autograder.grading.cases import Case, FunctionSpec, as_plain_array, compare
 from autograder.reasons import R, Reason
-from autograder.reference import variants as ref
-from autograder.reference.qkv import masked_softmax, softmax
-from autograder.specs.common import DTYPES, randn as _randn, lead_dims as _lead
+from autograder.grading.reference import variants as ref
+from autograder.grading.reference.qkv import masked_softmax, softmax
+from autograder.grading.specs.common import DTYPES, randn as _randn, lead_dims as _lead
 
 
 def _int(rng, lo, hi):

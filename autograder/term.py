@@ -1,0 +1,285 @@
+"""A term: grade an assignment, and change the record, each time rewriting every output from it.
+
+The orchestration of the rooms below (``grading`` decides scores, ``gradebook`` keeps them, ``reports`` renders
+them); the commands (``autograder.commands``) only parse arguments and print what these functions return.
+
+* :func:`grade`: ``python -m autograder grade``: the grading pipeline's stages
+  (``autograder.grading.pipeline``), each result recorded in the gradebook and rendered (feedback page, log,
+  nbgrader's ``autograded/`` notebook), then the class view (summary, histogram, ``grades.csv``) from the gradebook;
+* :func:`score`, :func:`extend`, :func:`exclude`, :func:`review`, :func:`duedate`, :func:`roster`: one change of the
+  record each (``autograder.gradebook.edits``), after which the outputs that depend on it are rewritten.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.course import Course, interpreter_on_path, private_dir, secure
+from autograder.errors import UsageError
+from autograder.gradebook import cache, edits
+from autograder.gradebook.nbgrader_layout import course_root, write_autograded, write_course_folders
+from autograder.gradebook.standing import Standing, standing
+from autograder.gradebook.store import (db_url, ensure_assignment, excluded, graded_students, late_penalties,
+                                        open_gradebook, record, settle, time_factors)
+from autograder.grading import pipeline, sandbox
+from autograder.grading.judge import StudentResult
+from autograder.grading.prepare import Assignment, load_assignment
+from autograder.grading.submission import Submission, student_id
+from autograder.reports.refresh import refresh
+from autograder.reports.report import append_isolation, shared_mathjax, write_feedback, write_log
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------------------------ grading
+
+@dataclass
+class GradeOptions:
+    """Everything ``python -m autograder grade`` can be told (docs/grading.md lists each option)."""
+
+    assignment: str
+    submissions: Path
+    out: Path                                     # this assignment's reports; the term's root is its parent
+    seed: int | None = None
+    db: str | None = None                         # gradebook URL (default: OUT/../gradebook.db)
+    jobs: int = 2
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    unsafe_no_sandbox: bool = False
+    force: bool = False
+    progress: bool = True
+    mathjax: str | None = None
+    students: list[str] | None = None
+    timestamps: str | Path | None = None
+    scheduler: object = None                      # a Dask scheduler (address, file, cluster or client), or None
+
+
+class Rows(list):
+    """The rows of the grades CSV (graded students only), with what the run did: ``ran``, ``cached``, ``skipped``."""
+
+    ran: int = 0
+    cached: int = 0
+    skipped: list = []
+    held: list = []     # limits that held on this host (sandbox.isolation_report)
+    missing: list = []  # and those that did not (e.g. cgroups, which need root)
+
+
+def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None, **options) -> Rows:
+    """Grade every submission in ``submissions`` (or only those of ``students``); return the rows of the grades
+    CSV of the students graded in this run. The gradebook is the term's (``OUT/../gradebook.db`` unless ``db``);
+    ``summary.md``, the histogram and ``grades.csv`` describe every graded student of the assignment. The options
+    are :class:`GradeOptions`'s."""
+    return grade_with(GradeOptions(assignment, Path(submissions), Path(out), seed, **options))
+
+
+def grade_with(o: GradeOptions) -> Rows:
+    """:func:`grade`, given its options."""
+    from tqdm.auto import tqdm
+
+    interpreter_on_path()  # nbgrader creates or migrates the gradebook by running `alembic` from PATH
+    pipeline.require_sandbox(o.unsafe_no_sandbox)
+    spec = load_assignment(o.assignment)
+    for warning in spec.warnings:
+        log.warning("%s: %s", spec.name, warning)
+    out, work = o.out, o.out / "work"
+    private_dir(out)
+    secure(course_root(out))
+    seed = pipeline.run_seed(work, o.seed)
+    for folder in ("logs", "feedback"):
+        (out / folder).mkdir(exist_ok=True)
+    mathjax = shared_mathjax(out, o.mathjax)
+    subs, skipped = pipeline.collect_submissions(o.submissions, spec, o.students, o.timestamps)
+    gb = _term_gradebook(o)
+    subs, limits_of = _admitted(gb, spec, subs, o)
+    penalties = late_penalties(out.parent / "nbgrader_config.py")  # the course's configuration wins
+    plan = pipeline.plan(spec, subs, seed, limits_of, o.unsafe_no_sandbox, o.force,
+                         lambda student, key: cache.kept_result(out, student, key))
+    shutil.rmtree(work / "run", ignore_errors=True)  # where earlier versions staged runs
+    by_student = {s.student: s for s in subs}
+    workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
+    with gb:  # recording and reporting: here only, by the process that owns the gradebook
+        write_course_folders(course_root(out), spec)
+        for result in plan.kept.values():
+            _store(gb, spec, result, by_student[result.student], out, mathjax, penalties)
+        bar = tqdm(total=len(subs), initial=len(plan.kept), desc=f"grading {spec.name}", unit="student",
+                   disable=not o.progress)
+        for result in pipeline.grade_submissions(spec, plan, seed, limits_of, o.unsafe_no_sandbox, o.jobs,
+                                                 o.scheduler, workers):
+            cache.save_result(out, result)
+            _store(gb, spec, result, by_student[result.student], out, mathjax, penalties)
+            bar.update(1)
+        bar.close()
+        # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
+        standings = refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
+                            skipped=skipped, cached=len(plan.kept))
+    held, missing = _isolation(out / "summary.md", o.unsafe_no_sandbox, workers if o.scheduler is not None else None)
+    secure(course_root(out), out)
+    return _rows(out, subs, standings, len(plan.todo), len(plan.kept), skipped, held, missing)
+
+
+def _term_gradebook(o: GradeOptions):
+    legacy = o.out / "gradebook.db"
+    if o.db is None and legacy.exists():
+        log.warning("%s is a gradebook of an earlier version (one per assignment); this run uses the term's "
+                    "gradebook %s (see docs/grading.md, 'A term')", legacy, o.out.parent / "gradebook.db")
+    return open_gradebook(db_url(o.out.parent, o.db))
+
+
+def _admitted(gb, spec: Assignment, subs: list[Submission], o: GradeOptions) -> tuple[list[Submission], dict]:
+    """The submissions of students not excluded from the assignment, and each one's limits (an extension's longer
+    time limits)."""
+    ensure_assignment(gb, spec)
+    gone = excluded(gb, spec.name)
+    wanted = {student_id(s) for s in o.students or []}
+    if wanted & set(gone):
+        gb.close()
+        raise SystemExit(f"{', '.join(sorted(wanted & set(gone)))}: excluded from {spec.name} "
+                         f"(python -m autograder exclude {spec.name} ID --undo to grade them)")
+    subs = [s for s in subs if s.student not in gone]
+    factors = time_factors(gb, spec.name)
+    gb.db.commit()  # no transaction stays open while the notebooks run (a shared database server)
+    return subs, {s.student: pipeline.student_limits(o.limits, factors.get(s.student)) for s in subs}
+
+
+def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
+           penalties) -> None:
+    """One student's result into the gradebook, then rendered from the record: nbgrader's autograded notebook, the
+    feedback page, the log."""
+    record(gb, spec, result, sub.timestamp)
+    settle(gb, spec, result.student, penalties)
+    st = standing(gb, spec, result.student, result)
+    write_autograded(course_root(out), spec, result, sub)
+    write_feedback(out, spec, result, mathjax, st)
+    write_log(out / "logs" / f"{result.student}.log", result, st)
+
+
+def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[str], list[str]]:
+    """Which limits held for this run (here, or as each Dask worker that ran a notebook reported), in summary.md."""
+    if workers is None:
+        held, missing = sandbox.isolation_report(unsafe)
+    else:
+        held, missing = [], [f"{m} (on {host})" for host, gaps in sorted(workers.items()) for m in gaps]
+    append_isolation(summary, held, missing, workers, os.geteuid() == 0)
+    return held, missing
+
+
+def _rows(out: Path, subs: list[Submission], standings: dict[str, Standing], ran: int, kept: int, skipped: list,
+          held: list, missing: list) -> Rows:
+    with (out / "grades.csv").open(newline="") as fh:
+        rows = Rows(csv.DictReader(fh))
+    graded = {s.student for s in subs}
+    rows[:] = [r for r in rows if r["student_id"] in graded]
+    needs = {s for s, st in standings.items() if st.needs_review}
+    for row in rows:
+        row["needs_review"] = row["student_id"] in needs
+    rows.ran, rows.cached, rows.skipped = ran, kept, skipped
+    rows.held, rows.missing = held, missing
+    return rows
+
+
+# ---------------------------------------------------------------------------------- the instructor's changes
+
+def _existing(course: Course):
+    """The term's gradebook, which the commands other than ``grade``, ``roster`` and ``duedate`` need to exist."""
+    if not course.has_gradebook:
+        raise UsageError(f"no gradebook at {course.root / 'gradebook.db'}: grade the assignment first "
+                         "(python -m autograder grade ...), or give --out-root / --db")
+    return open_gradebook(course.db_url)
+
+
+def _penalties(course: Course):
+    return late_penalties(*course.config_files)
+
+
+def _refresh(gb, spec: Assignment, course: Course, students: list[str]) -> None:
+    refresh(gb, spec, course.out(spec.name), feedback_for=students)
+
+
+def score(course: Course, assignment: str, student: str, question: str, points: float | None = None,
+          comment: str | None = None, clear: bool = False) -> tuple[Assignment, Standing]:
+    """A grader's score and/or comment on one question (``clear``: back to the automatic score)."""
+    spec = load_assignment(assignment)
+    with _existing(course) as gb:
+        edits.set_score(gb, spec, student, question, points, comment, clear)
+        settle(gb, spec, student, _penalties(course))
+        st = standing(gb, spec, student)
+        _refresh(gb, spec, course, [student])
+    return spec, st
+
+
+@dataclass
+class Extended:
+    """What ``extend`` did: the student, whether they were in the gradebook, and their standing if graded."""
+
+    student: str
+    known: bool
+    standing: Standing | None
+
+
+def extend(course: Course, assignment: str, student: str, due_seconds: float | None, time_factor: float | None,
+           clear: bool = False) -> Extended:
+    """Replace one student's extension: a later due date and/or a time-limit factor (``clear`` removes it)."""
+    spec = load_assignment(assignment)
+    with _existing(course) as gb:
+        sid = student_id(student)
+        ensure_assignment(gb, spec)
+        known = sid in {st.id for st in gb.students}
+        edits.set_extension(gb, spec.name, sid, None if clear else due_seconds, None if clear else time_factor)
+        st = None
+        if sid in graded_students(gb, spec.name):
+            settle(gb, spec, sid, _penalties(course))
+            _refresh(gb, spec, course, [sid])
+            st = standing(gb, spec, sid)
+    return Extended(sid, known, st)
+
+
+def exclude(course: Course, assignment: str, student: str, reason: str | None, undo: bool = False) -> str:
+    """Leave a student out of an assignment (``undo``: bring them back); returns the student id."""
+    spec = load_assignment(assignment)
+    with _existing(course) as gb:
+        sid = student_id(student)
+        edits.set_excluded(gb, spec.name, sid, reason, undo)
+        if course.out(spec.name).is_dir():
+            _refresh(gb, spec, course, [sid] if undo else [])
+    return sid
+
+
+def review(course: Course, assignment: str, student: str, note: str | None, undo: bool = False) -> str:
+    """A flagged submission was looked at, with a note (``undo``: flag it again); returns the student id."""
+    spec = load_assignment(assignment)
+    with _existing(course) as gb:
+        sid = student_id(student)
+        edits.graded_submission(gb, spec, sid)
+        result = cache.kept_result(course.out(spec.name), sid)
+        if result is None or not result.review:
+            raise UsageError(f"{sid}'s submission of {spec.name} does not need a human look: nothing to review")
+        edits.set_reviewed(gb, spec, sid, result, note, undo)
+        _refresh(gb, spec, course, [sid])
+    return sid
+
+
+def duedate(course: Course, assignment: str, when: dt.datetime | None) -> tuple[list[str], list[str]]:
+    """Set (or, with None, remove) the assignment's due date and recompute every late penalty of it; returns
+    (graded students, those late)."""
+    spec = load_assignment(assignment)
+    with open_gradebook(course.db_url) as gb:
+        edits.set_duedate(gb, spec, when)
+        students = graded_students(gb, spec.name)
+        penalties = _penalties(course)
+        for s in students:
+            settle(gb, spec, s, penalties)
+        if course.out(spec.name).is_dir():
+            _refresh(gb, spec, course, students)
+        late = [s for s in students if standing(gb, spec, s).seconds_late > 0]
+    return students, late
+
+
+def roster(course: Course, path: Path) -> tuple[int, int]:
+    """Import the class list; returns (rows read, students in the gradebook)."""
+    with open_gradebook(course.db_url) as gb:
+        count = edits.import_roster(gb, path)
+        return count, len(gb.students)
