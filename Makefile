@@ -113,6 +113,6 @@ bench: $(STAMP) $(ASSETS) $(DOT)
 clean:
 	rm -rf _build
 
-# Mutation testing of the hidden cases (mutmut on autograder/reference/, the hidden cases as oracle; ~10 min).
+# Mutation testing of the hidden cases (mutmut on autograder/grading/reference/, the hidden cases as oracle; ~10 min).
 mutation: $(STAMP)
 	$(PY) benchmarks/mutation.py

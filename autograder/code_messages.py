@@ -12,7 +12,7 @@ f-string, and its placeholders ``{h}`` must come back in the translation). Plot 
 program uses as data are not messages: they stay English (a student's matplotlib may have no Chinese font).
 A docstring is split into paragraphs (blank lines), one message each, as the Markdown cells are.
 
-Pure functions of the source text; the catalogs are ``autograder.translate``'s business.
+Pure functions of the source text; the catalogs are ``autograder.catalogs``' and ``autograder.authoring.translate``'s business.
 """
 from __future__ import annotations
 

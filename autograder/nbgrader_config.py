@@ -1,4 +1,4 @@
-"""nbgrader configuration of the course (loaded by ``autograder.release``, ``autograder.exchange`` and by
+"""nbgrader configuration of the course (loaded by ``autograder.authoring.release``, ``autograder.authoring.exchange`` and by
 ``nbgrader`` itself when ``JUPYTER_CONFIG_PATH`` holds this folder; docs/grading.md, "The exchange, step by step").
 
 The course keeps nbgrader's instructor folders under names that say what they hold, in the checkout:

@@ -7,7 +7,7 @@ and language (``EN``, ``ZH``). Nothing re-parses a sentence. A parameter is one 
 * a number, shown as it is (``{n:g}``-style formatting is the template's choice);
 * a string, shown verbatim: a name, a shape, a file name, a student's own exception message (code, not prose;
   the feedback page sets it as ``<code>``);
-* the key ``label``: a hidden case's label (``autograder.cases.Case.label``), shown in the page's language
+* the key ``label``: a hidden case's label (``autograder.grading.cases.Case.label``), shown in the page's language
   (``autograder.labels_zh``);
 * a nested :class:`Reason` (e.g. the problem found on a case, or what "the result" refers to).
 
@@ -46,7 +46,7 @@ EN = {
     "result": "the result",
     "element": "element {i} of {of}",
     "output": "output",
-    # a returned value compared with the reference (autograder.cases.compare, the specs' own comparisons)
+    # a returned value compared with the reference (autograder.grading.cases.compare, the specs' own comparisons)
     "not_tuple": "{what} should be a tuple of {n} values, got {got}",
     "not_numeric": "{what} should be a numeric numpy array, got {got}",
     "wrong_shape": "{what} has shape {shape}, expected shape {expected}",
@@ -305,7 +305,7 @@ def load(x: Any) -> Any:
 
 
 def from_sandbox(x: Any) -> Reason | str:
-    """A reason the sandbox sent (``autograder/probe/checking.py``), trusted only as far as it is well formed: a known
+    """A reason the sandbox sent (``autograder/grading/probe/checking.py``), trusted only as far as it is well formed: a known
     code with plain parameters (a string cut to 300 characters, a number); anything else becomes its text."""
     if isinstance(x, dict) and x.get("code") in EN and isinstance(x.get("params", {}), dict):
         params = x.get("params", {})

@@ -5,7 +5,7 @@
 The batch is N copies of assignment 03's "different" sample (tests/samples/a03_qkv.py: correct,
 with loops, float32 and ``import torch`` inside ``attention``), so every notebook imports torch.
 Stock nbgrader runs in its usual single process, kernel after kernel, with the course's config
-and hidden tests calling ``autograder.checking.check`` in the student's kernel (no sandbox).
+and hidden tests calling ``autograder.grading.checking.check`` in the student's kernel (no sandbox).
 The command runs with every defence on (bubblewrap, limits, forked tests) and ``--jobs`` notebooks
 in parallel. Printed: seconds per submission for both, and their ratio (command / stock).
 This is a benchmark, not a test: timings depend on the machine and its load.
@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.grade import grade  # noqa: E402
-from autograder.release import SOLUTIONS, nbgrader_env  # noqa: E402
+from autograder.term import grade  # noqa: E402
+from autograder.course import SOLUTIONS, nbgrader_env  # noqa: E402
 from tests.samples import build  # noqa: E402
 from tests.samples.a03_qkv import SAMPLES  # noqa: E402
 

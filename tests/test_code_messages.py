@@ -9,7 +9,7 @@ import pytest
 
 from autograder import code_messages as cm
 from autograder.course import EXERCISES
-from autograder.translate import style_problems
+from autograder.authoring.translate import style_problems
 from tests.conftest import ASSIGNMENTS
 
 CELL = '''import numpy as np

@@ -180,7 +180,8 @@ def test_exchange_release_submit_collect_grade_feedback(term):
 
 def test_feedback_is_staged_only_for_students_collected_through_the_exchange(tmp_path):
     """No accounts needed: the copy into nbgrader's feedback folder, with its secret, and the embedded MathJax."""
-    from autograder.exchange import SHARED_MATHJAX, stage_feedback
+    from autograder.reports.handback import stage_feedback
+    from autograder.reports.report import SHARED_MATHJAX
 
     grading, course = tmp_path / "grading", tmp_path / "course"
     (grading / "feedback" / ".mathjax").mkdir(parents=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from autograder.export import main
+from autograder.commands.export import main
 from tests.conftest import REPO
 
 
@@ -20,7 +20,7 @@ def gradebook(tmp_path):
     """03-qkv with two test cells (4 + 8 points) and five students of three origins."""
     from nbgrader.api import Gradebook
 
-    from autograder.stages.record import _fast_alembic_version
+    from autograder.gradebook.store import _fast_alembic_version
 
     _fast_alembic_version()  # nbgrader would ask `alembic` on PATH for the schema version of a new gradebook
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.term import grade
+from autograder.grading.sandbox import Limits
 from tests.conftest import ASSIGNMENTS
 from tests.samples import modules, write_all
 
@@ -24,7 +24,7 @@ def test_every_assignment_has_samples():
 def test_sample_submissions_get_their_exact_scores(assignment, language, tmp_path):
     """Every sample gets its exact score, built from the English release and from the Chinese one (whose docstrings,
     comments and test messages are translated): a Chinese notebook grades exactly like an English one."""
-    from autograder.translate import ZH_EXERCISES
+    from autograder.authoring.translate import ZH_EXERCISES
 
     expected = write_all(assignment, tmp_path / "submissions", ZH_EXERCISES if language == "zh" else None)
     # Short cell limit: a sample that loops forever costs its cell 8 s, not the default minute.

@@ -32,7 +32,7 @@ def test_book_catalog_complete_and_consistent(catalog):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_exercise_catalog_complete_and_consistent(assignment):
-    from autograder.translate import problems
+    from autograder.authoring.translate import problems
 
     found = problems(assignment)
     assert not found, "\n".join(found[:20])
@@ -122,7 +122,7 @@ def test_chinese_release_is_in_sync_and_only_the_words_differ(assignment, tmp_pa
     from nbgrader.utils import compute_checksum
 
     from autograder import code_messages
-    from autograder.translate import META_KEY, ZH_EXERCISES, release_zh
+    from autograder.authoring.translate import META_KEY, ZH_EXERCISES, release_zh
 
     fresh = release_zh(assignment, tmp_path)
     committed = ZH_EXERCISES / assignment
@@ -157,7 +157,7 @@ def test_translate_check_refuses_a_translation_that_breaks_the_code(tmp_path, mo
     """`translate check` (and the release, which refuses while it finds something) catches, in a catalog: an
     f-string's placeholder lost, a quote that ends the string early, half-width punctuation in Chinese, and a code
     message left untranslated."""
-    from autograder import translate
+    from autograder.authoring import translate
 
     catalogs = tmp_path / "exercises"
     catalogs.mkdir()
@@ -169,7 +169,7 @@ def test_translate_check_refuses_a_translation_that_breaks_the_code(tmp_path, mo
                   .replace('msgstr "任何头都不能看到后面的位置"', 'msgstr ""'))
     assert broken.count("\n") == text.count("\n") and broken != text
     (catalogs / "07-multihead.po").write_text(broken, encoding="utf-8")
-    monkeypatch.setattr(translate, "CATALOGS", catalogs)
+    monkeypatch.setattr("autograder.catalogs.CATALOGS", catalogs)
     found = "\n".join(translate.problems("07-multihead"))
     assert "does not keep the placeholders of 'merge must undo split (h = {h})'" in found
     assert "breaks the string's quotes" in found and "not valid Python" in found
@@ -183,13 +183,13 @@ def test_translate_update_follows_the_english_code(tmp_path, monkeypatch):
     release changes, it keeps the old translation as a fuzzy hint, and check asks for a translator."""
     import shutil
 
-    from autograder import translate
+    from autograder.authoring import translate
 
     catalogs, exercises = tmp_path / "catalogs", tmp_path / "exercises"
     catalogs.mkdir()
     shutil.copy(translate.catalog_path("03-qkv"), catalogs / "03-qkv.po")
     shutil.copytree(REPO / "exercises" / "03-qkv", exercises / "03-qkv")
-    monkeypatch.setattr(translate, "CATALOGS", catalogs)
+    monkeypatch.setattr("autograder.catalogs.CATALOGS", catalogs)
     monkeypatch.setattr(translate, "EXERCISES", exercises)
     before = (catalogs / "03-qkv.po").read_bytes()
     translate.update("03-qkv")
@@ -220,7 +220,7 @@ def test_the_issues_example_is_chinese_in_the_chinese_release():
 
 def test_feedback_language_follows_the_submission():
     from autograder.reasons import R, render
-    from autograder.translate import notebook_language
+    from autograder.catalogs import notebook_language
 
     assert notebook_language({"metadata": {"attention_course": {"language": "zh_CN"}}, "cells": []}) == "zh_CN"
     assert notebook_language({"metadata": {}, "cells": [{"cell_type": "markdown", "source": "Softmax " * 20}]}) == "en"
@@ -239,9 +239,9 @@ def test_feedback_language_follows_the_submission():
 def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_language(tmp_path):
     """The same answers in the English and the Chinese notebook get the same (hand-derived) scores; each
     student's feedback page is in the language of the notebook the student worked in."""
-    from autograder.grade import grade
-    from autograder.sandbox import Limits
-    from autograder.translate import ZH_EXERCISES
+    from autograder.term import grade
+    from autograder.grading.sandbox import Limits
+    from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import build, modules
 
     assignment = "03-qkv"
@@ -273,7 +273,7 @@ def test_a_chinese_notebook_with_stripped_metadata_grades_like_an_english_one(tm
     translated) gets the same scores as the English one."""
     from autograder.grade import grade
     from autograder.sandbox import Limits
-    from autograder.translate import ZH_EXERCISES
+    from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import build, modules
 
     mod = modules()["03-qkv"]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from autograder.release import EXERCISES, SOLUTIONS, nbgrader_env
+from autograder.course import EXERCISES, SOLUTIONS, nbgrader_env
 from tests.conftest import ASSIGNMENTS
 
 
@@ -42,7 +42,7 @@ def test_chinese_release_passes_its_tests_with_the_solutions(assignment, tmp_pat
     """The Chinese release with the instructor's answers in its answer cells passes every visible test: the
     translated docstrings, comments and messages changed no test, and its locked cells' checksums are nbgrader's
     own (``validate`` reports a locked cell whose checksum does not match as changed)."""
-    from autograder.translate import ZH_EXERCISES
+    from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import Sample, build
 
     (released,) = sorted((ZH_EXERCISES / assignment).glob("*.ipynb"))
@@ -66,7 +66,7 @@ def masked_softmax(scores, mask):
 def test_a_failing_visible_test_speaks_the_language_of_its_release(language, tmp_path):
     """A masked_softmax that gives nan on a fully masked row fails the same visible assert in both releases; the
     student reads its message in the release's language (issue 25's example)."""
-    from autograder.translate import ZH_EXERCISES
+    from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import Sample, build
 
     release = ZH_EXERCISES if language == "zh" else None

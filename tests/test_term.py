@@ -19,9 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import commands, term
-from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder import commands
+from autograder.gradebook import edits
+from autograder.gradebook.standing import standing
+from autograder.gradebook.store import db_url, open_gradebook
+from autograder.term import grade
+from autograder.grading.sandbox import Limits
 from tests.conftest import REPO
 from tests.samples import Sample, build, modules
 
@@ -284,7 +287,7 @@ def softmax(x, axis=-1):
 '''})
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "hangs.ipynb").write_text(json.dumps(build(A, hang)))
-    from autograder.grade import main
+    from autograder.commands.grade import main
 
     status = main([A, str(tmp_path / "subs"), "--out", str(tmp_path / "grading" / A), "--quiet",
                    "--cell-timeout", "2", "--function-timeout", "10"])
@@ -295,7 +298,7 @@ def softmax(x, axis=-1):
     assert float(csv_rows(tmp_path / "grading" / A / "grades.csv")[(A, "hangs")]["score"]) == 10.0
 
 
-@pytest.mark.parametrize("command", ["grade", *commands.COMMANDS])
+@pytest.mark.parametrize("command", sorted(commands.COMMANDS))
 def test_every_command_has_help(command):
     done = subprocess.run([sys.executable, "-m", "autograder", command, "--help"], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
@@ -322,29 +325,31 @@ def test_make_targets_pass_options():
 
 def test_standing_reads_the_gradebook(course):
     """The one reader every output uses: auto, manual, comment, penalty, total."""
-    from autograder.stages.prepare import load_assignment
+    from autograder.grading.prepare import load_assignment
 
     spec = load_assignment(A)
-    with term.open_gradebook(term.db_url(course / "grading")) as gb:
-        term.set_score(gb, spec, "correct", "attention-tests", 2.0, "shape comment missing")
-        st = term.standing(gb, spec, "correct")
+    with open_gradebook(db_url(course / "grading")) as gb:
+        edits.set_score(gb, spec, "correct", "attention-tests", 2.0, "shape comment missing")
+        st = standing(gb, spec, "correct")
     assert st.auto["attention-tests"] == 3.0 and st.manual == {"attention-tests": 2.0}
     assert st.comments == {"attention-tests": "shape comment missing"} and (st.raw, st.penalty, st.total) == (11.0, 0.0, 11.0)
 
 
 def test_configuration_and_report_code_do_not_regrade_the_class(tmp_path, monkeypatch):
-    """The cache key's code digest leaves out the files that only read results (nbgrader_config.py, the reports,
-    the term commands): changing the late-penalty configuration or the feedback page runs no notebook again."""
-    from autograder.stages.staging import code_digest
+    """The cache key's code digest covers exactly the grading room (autograder/grading/): changing the late-penalty
+    configuration, the feedback page, the gradebook's code or the term commands runs no notebook again."""
+    from autograder.grading.staging import GRADING, code_digest
 
+    assert GRADING == REPO / "autograder" / "grading"
     package = tmp_path / "autograder"
     shutil.copytree(REPO / "autograder", package, ignore=shutil.ignore_patterns("__pycache__"))
-    before = code_digest(package)
+    before = code_digest(package / "grading")
     with (package / "nbgrader_config.py").open("a") as fh:
         fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-    with (package / "feedback.py").open("a") as fh:
-        fh.write("\n# another look\n")
-    assert code_digest(package) == before
-    with (package / "specs" / "qkv.py").open("a") as fh:
+    for outside in ("reports/feedback.py", "gradebook/store.py", "term.py", "commands/instructor.py"):
+        with (package / outside).open("a") as fh:
+            fh.write("\n# another look\n")
+    assert code_digest(package / "grading") == before
+    with (package / "grading" / "specs" / "qkv.py").open("a") as fh:
         fh.write("\n# a new hidden case would go here\n")
-    assert code_digest(package) != before
+    assert code_digest(package / "grading") != before
