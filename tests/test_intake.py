@@ -127,3 +127,14 @@ def test_make_keeps_every_character_of_a_comment_and_options():
     assert make_argv("grade", ASSIGNMENT="05-variants", SUBMISSIONS="my subs/$1",
                      ARGS="--student alice")[3:] == ["05-variants", "my subs/$1", "--student", "alice"]
     assert shlex.split("x")  # ARGS stays shell words, as the Makefile documents
+
+
+def test_the_lms_id_comes_from_the_download_only(tmp_path):
+    """A Canvas or Moodle download names the LMS's own id; a flat jdoe_2.ipynb names none (issue 23, exports)."""
+    (tmp_path / "doejane_101_9001_variants.ipynb").write_bytes(nb("jane"))
+    (tmp_path / "Bob Roe_503_assignsubmission_file_").mkdir()
+    (tmp_path / "Bob Roe_503_assignsubmission_file_" / "variants.ipynb").write_bytes(nb("bob"))
+    (tmp_path / "jdoe_2.ipynb").write_bytes(nb("jdoe"))
+    by = by_student(collect(tmp_path, "05-variants", "variants")[0])
+    assert {s: by[s].lms for s in by} == {"doejane_101": ("canvas", "101"), "Bob_Roe_503": ("moodle", "503"),
+                                           "jdoe_2": None}

@@ -141,6 +141,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         submissions = submissions / "submitted"
     # First pass: which entries belong to which student (Canvas and Moodle may give one student several).
     groups: dict[str, list[tuple[Path, str]]] = {}
+    lms_ids: dict[str, tuple[str, str]] = {}  # student -> the LMS's own id, as its download names it
     for item in sorted(submissions.iterdir()):
         name = item.name
         if name.startswith("."):
@@ -156,6 +157,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
                     skipped.append(Skipped(name, f"a Moodle '{m['plugin']}' submission, not a file upload"))
                     continue
                 groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle"))
+                lms_ids[student_id(f"{m['name']}_{m['user']}")] = ("moodle", m["user"])
             else:
                 groups.setdefault(student_id(name), []).append((item, "folder"))
             continue
@@ -172,8 +174,10 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
             skipped += more
         elif m and m["plugin"] == "file" and item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle-file"))
+            lms_ids[student_id(f"{m['name']}_{m['user']}")] = ("moodle", m["user"])
         elif c and item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(f"{c['name']}_{c['user']}"), []).append((item, "canvas-late" if c["late"] else "canvas"))
+            lms_ids[student_id(f"{c['name']}_{c['user']}")] = ("canvas", c["user"])
         elif item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(item.stem), []).append((item, "file"))
         else:
@@ -184,7 +188,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         from_lms = kinds & {"canvas", "canvas-late", "moodle-file"}
         if from_lms and all(p.suffix == ".ipynb" for p, _ in items):
             # Canvas and Moodle name each uploaded file after the student: one submission of several files.
-            sub = Submission(student, ", ".join(p.name for p, _ in items))
+            sub = Submission(student, ", ".join(p.name for p, _ in items), lms=lms_ids.get(student))
             by_file = {}
             for p, k in items:
                 m = CANVAS_RE.match(p.name) if k.startswith("canvas") else MOODLE_RE.match(p.name)
@@ -203,7 +207,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
             _add(found, sub)
             continue
         for item, kind in items:
-            sub = Submission(student, str(item))
+            sub = Submission(student, str(item), lms=lms_ids.get(student))
             if item.is_dir() and kind == "folder":
                 own = item / assignment
                 graded_here = own.is_dir() and not own.is_symlink()

@@ -34,6 +34,8 @@ class Submission:
     timestamp: datetime | None = None
     #: Of an LMS submission of several files, the one graded (its time is the submission's).
     graded_file: str | None = None
+    #: The LMS's own id of the student, from its download's names: ("canvas", user id) or ("moodle", participant).
+    lms: tuple[str, str] | None = None
 
 
 @dataclass
