@@ -150,6 +150,11 @@ def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Pa
     """One student's result into the gradebook, then rendered from the record: nbgrader's autograded notebook, the
     feedback page, the log."""
     record(gb, spec, result, sub.timestamp)
+    if sub.lms:  # the LMS's own id, from its download: what its export matches (never made up from a name)
+        student = gb.find_student(result.student)
+        if not student.lms_user_id:
+            student.lms_user_id = ":".join(sub.lms)
+            gb.db.commit()
     settle(gb, spec, result.student, penalties)
     st = standing(gb, spec, result.student, result)
     write_autograded(course_root(out), spec, result, sub)

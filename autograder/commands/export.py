@@ -46,9 +46,10 @@ def main(argv: list[str]) -> int:
     out = args.out or DEFAULT_ROOT / args.assignment / f"grades-{args.fmt}.csv"
     unmatched = lms.export(args.assignment, args.fmt, out, args.db or default_db(args.assignment),
                            roster=lms.read_roster(args.roster), column=args.canvas_column, out_of=args.out_of)
-    print(f"wrote {out}")
+    print(f"wrote {out}" + (f" and {lms.questions_path(out)}" if args.fmt == "nbgrader" else "")
+          + f" (report: {lms.report_path(out)})")
     if unmatched:
-        print(f"left out {len(unmatched)} student(s) the LMS cannot match (no {args.fmt} id in the student id and none "
-              f"in --roster): {', '.join(unmatched)}", file=sys.stderr)
+        for reason in lms.left_out(unmatched, args.fmt):
+            print(f"left out: {reason}", file=sys.stderr)
         return 1
     return 0
