@@ -147,6 +147,16 @@ EN = {
                         "which is not followed",
     "graded_elsewhere": "graded in another output folder: no notebook to show",
     "not_graded": "the submission could not be graded",
+    "term_config_bad": "{path}: {problem}",
+    "term_config": "term total configured in {path}:",
+    "term_weights": "weights: {weights}",
+    "term_drop_lowest": "each student's {k} lowest assignment(s) dropped",
+    "term_excluded_not_counted": "an assignment a student is excluded from is not counted",
+    "term_excluded_zero": "an assignment a student is excluded from counts as 0",
+    "term_letters": "letters: {letters}",
+    "term_not_graded": "{assignment}: weighted in the configuration, not graded yet: left out of every total",
+    "term_dropped": "dropped: {assignments}",
+    "term_written": "term totals of {n} student(s) written to {path}",
 }
 
 ZH = {
@@ -244,6 +254,16 @@ ZH = {
     "no_notebook_link": "提交中没有找到 notebook（{folder}/）；唯一的 notebook 是符号链接，未被跟随",
     "graded_elsewhere": "在另一个输出文件夹中评分：没有可显示的 notebook",
     "not_graded": "这份提交无法评分",
+    "term_config_bad": "{path}：{problem}",
+    "term_config": "学期总评的配置文件：{path}：",
+    "term_weights": "权重：{weights}",
+    "term_drop_lowest": "每名学生去掉最低的 {k} 次作业",
+    "term_excluded_not_counted": "学生被排除的作业不计入总评",
+    "term_excluded_zero": "学生被排除的作业按 0 分计入总评",
+    "term_letters": "等级：{letters}",
+    "term_not_graded": "{assignment}：配置中有权重，但尚未评分：不计入任何人的总评",
+    "term_dropped": "已去掉：{assignments}",
+    "term_written": "已将 {n} 名学生的学期总评写入 {path}",
 }
 
 TABLES = {"en": EN, "zh": ZH}

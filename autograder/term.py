@@ -288,3 +288,19 @@ def roster(course: Course, path: Path) -> tuple[int, int]:
     with open_gradebook(course.db_url) as gb:
         count = edits.import_roster(gb, path)
         return count, len(gb.students)
+
+
+def term_grades(course: Course, config: Path | None = None):
+    """The term's totals (``autograder.gradebook.term_total``) written to ``ROOT/term-grades.csv`` from
+    ``config`` (default ``ROOT/term.toml``); returns (totals, the configuration)."""
+    from autograder.gradebook.term_total import CONFIG_NAME, load_config
+    from autograder.reasons import R
+    from autograder.reports.term_grades import write_term_grades
+
+    path = Path(config) if config else course.root / CONFIG_NAME
+    cfg = load_config(path)
+    if cfg is None:
+        raise UsageError(str(R("term_config_bad", path=str(path), problem="no such file (docs/grading.md, "
+                                                                          "'A term total', shows one)")))
+    with _existing(course) as gb:
+        return write_term_grades(gb, course.root, cfg), cfg

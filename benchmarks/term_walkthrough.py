@@ -41,9 +41,11 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "qkv.ipynb").write_text(json.dumps(build(A, samples[student])))
         (folder / "timestamp.txt").write_text(stamp + "\n")
-    (root / "students.csv").write_text("id,first_name,last_name,email\ncorrect,Ada,Lovelace,ada@example.org\n"
-                                       "wrong-cosine,Alan,Turing,alan@example.org\nblank,Grace,Hopper,grace@example.org\n"
-                                       "dave,Dave,Null,dave@example.org\n")
+    (root / "students.csv").write_text("id,first_name,last_name,email,lms_user_id\n"
+                                       "correct,Ada,Lovelace,ada@example.org,1001\n"
+                                       "wrong-cosine,Alan,Turing,alan@example.org,1002\n"
+                                       "blank,Grace,Hopper,grace@example.org,1003\n"
+                                       "dave,Dave,Null,dave@example.org,1004\n")
     grading.mkdir(parents=True, exist_ok=True)
     (grading / "nbgrader_config.py").write_text(
         "import math\nfrom nbgrader.plugins import LateSubmissionPlugin\n\n"
@@ -51,6 +53,10 @@ def main() -> int:
         "    def late_submission_penalty(self, student_id, score, total_seconds_late):\n"
         "        return score * 0.1 * math.ceil(total_seconds_late / 86400)\n\n"
         "c = get_config()\nc.AssignLatePenalties.plugin_class = TenPercentPerDay\n")
+    # The term total (docs/grading.md, "A term total"): one assignment so far, letters from cut-offs; an
+    # exclusion counts as 0 here, so the withdrawn student's total says so.
+    (grading / "term.toml").write_text(f'drop_lowest = 0\nexcluded = "zero"\n\n[weights]\n{A} = 1\n\n'
+                                       '[letters]\nA = 90\nB = 80\nC = 70\nF = 0\n')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "lib")]))
     common = ["--out-root", str(grading)]
     steps = [
@@ -64,10 +70,13 @@ def main() -> int:
         ["grade", A, str(course), "--quiet"],
         ["grade", A, str(course), "--quiet", "--student", "correct", "--force"],
         ["exclude", A, "blank", "--reason", "withdrew"],
+        ["term"],
+        ["export", A, "--format", "canvas", "--db", f"sqlite:///{grading / 'gradebook.db'}",
+         "--out", str(grading / A / "grades-canvas.csv")],
     ]
     print(f"class of {len(STAMPS)} in {root}")
     for step in steps:
-        cmd = [sys.executable, "-m", "autograder", *step, *common]
+        cmd = [sys.executable, "-m", "autograder", *step, *(common if step[0] != "export" else [])]
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
         took = time.perf_counter() - start
@@ -75,6 +84,9 @@ def main() -> int:
         print("\n".join("    " + ln for ln in (done.stdout + done.stderr).strip().splitlines()[-6:]))
     print("\ngrading/grades.csv:")
     print((grading / "grades.csv").read_text())
+    for name in ("term-grades.csv", "term-grades.report.txt", f"{A}/grades-canvas.csv"):
+        print(f"\ngrading/{name}:")
+        print((grading / name).read_text())
     return 0
 
 

@@ -151,7 +151,8 @@ def test_unknown_assignment_or_gradebook_is_a_clear_error(gradebook, tmp_path):
 
 
 @pytest.mark.parametrize("command", [["export", "--help"], ["release", "--help"], ["nbgrader", "--help"],
-                                     ["release-feedback", "--help"], ["grade", "--help"], ["--help"]])
+                                     ["release-feedback", "--help"], ["grade", "--help"], ["term", "--help"],
+                                     ["--help"]])
 def test_every_command_has_help(command):
     result = subprocess.run([sys.executable, "-m", "autograder", *command], capture_output=True, text=True,
                             cwd=REPO, timeout=120)

@@ -25,6 +25,7 @@ USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder
   review ASSIGNMENT STUDENT --note TEXT          a flagged submission was looked at: it no longer needs a look
   duedate ASSIGNMENT WHEN                        the assignment's due date (late penalties)
   roster FILE.csv                                import the class list (id, first_name, last_name, email)
+  term [--config term.toml]                      the term's totals (weights, lowest dropped, letters)
   export ASSIGNMENT --format canvas|moodle|nbgrader [--out FILE.csv]
                                                  grades in the format an LMS gradebook imports
   nbgrader COMMAND [ARGS ...]                    nbgrader with the course's configuration (exchange)
@@ -52,7 +53,8 @@ def _logging() -> None:
 #: matters (nbgrader alone takes seconds to import), and ``release`` needs nothing of grading.
 COMMANDS = {"grade": ("grade", "main"), "score": ("instructor", "score"), "extend": ("instructor", "extend"),
             "exclude": ("instructor", "exclude"), "review": ("instructor", "review"),
-            "duedate": ("instructor", "duedate"), "roster": ("instructor", "roster"), "export": ("export", "main"),
+            "duedate": ("instructor", "duedate"), "roster": ("instructor", "roster"), "term": ("instructor", "term_total"),
+            "export": ("export", "main"),
             "release": ("authoring", "release"), "translate": ("authoring", "translate"),
             "nbgrader": ("authoring", "nbgrader"), "release-feedback": ("authoring", "release_feedback")}
 

@@ -181,3 +181,26 @@ def review(argv: list[str]) -> int:
     sid = term.review(_course(args), args.assignment, args.student, args.note, args.undo)
     print(f"{sid}: {args.assignment} " + ("flagged again for a human look" if args.undo else f"reviewed ({args.note})"))
     return 0
+
+
+def term_total(argv: list[str]) -> int:
+    parser = _parser("term", "The term's totals, from one configuration file (default OUT_ROOT/term.toml; the keys\n"
+                     "are documented in docs/grading.md, 'A term total'): weights per assignment, each student's\n"
+                     "lowest k dropped, letters from cut-offs, exclusions not counted or counted as 0. Writes\n"
+                     "OUT_ROOT/term-grades.csv and term-grades.report.txt (every command that changes the record\n"
+                     "rewrites them too), and prints one line per student.\n\n"
+                     "  python -m autograder term\n"
+                     "  python -m autograder term --config other-weights.toml")
+    parser.add_argument("--config", type=Path, default=None, help="the configuration (default OUT_ROOT/term.toml)")
+    _common(parser)
+    args = parser.parse_args(argv)
+    from autograder.reasons import R
+    from autograder.reports.term_grades import CSV_NAME
+
+    course = _course(args)
+    totals, cfg = term.term_grades(course, args.config)
+    for t in totals:
+        shown = "" if t.total is None else f"{t.total:g}"
+        print(f"{t.student}\t{shown}\t{t.letter}" + (f"\t({R('term_dropped', assignments=', '.join(t.dropped))})" if t.dropped else ""))
+    print(R("term_written", n=len(totals), path=str(course.root / CSV_NAME)))
+    return 0

@@ -23,6 +23,10 @@ Formats (docs/grading.md, "Grades back into the LMS"):
   per graded cell (its final points: a grader's score wins), then the late penalty, the score and the maximum, as
   Otter-Grader's per-question grades.
 
+With a term configuration (``term.toml`` in the gradebook's folder, or ``--term FILE``; docs/grading.md, "A term
+total"), the Canvas and Moodle files also hold each student's ``Term total (%)`` (and ``Term letter`` with
+cut-offs), the value of the term's ``term-grades.csv``.
+
 Every export writes a report beside it (``<out>.report.txt``): how many students were written, and each student
 left out with the reason.
 
@@ -40,8 +44,10 @@ from pathlib import Path
 
 from autograder.gradebook.standing import export_rows, submission_scores
 from autograder.gradebook.store import excluded, open_gradebook
+from autograder.gradebook.term_total import load_config, term_totals
 from autograder.reasons import R, Reason
 from autograder.reports.report import write_csv
+from autograder.reports.term_grades import LETTER_COLUMN, TOTAL_COLUMN
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade", "Last modified (grade)"]
@@ -67,13 +73,31 @@ def read_roster(path: Path | None) -> dict[str, dict[str, str]]:
         return {row["student_id"]: {k: v for k, v in row.items() if k != "student_id" and v} for row in reader}
 
 
+class TermColumns:
+    """The term total (and letter) of each student, as the export's extra columns; none without a term.toml."""
+
+    def __init__(self, totals=(), letters: bool = False):
+        self.by_student = {t.student: t for t in totals}
+        self.header = ([TOTAL_COLUMN] + ([LETTER_COLUMN] if letters else [])) if self.by_student else []
+
+    def of(self, student: str) -> dict:
+        t = self.by_student.get(student)
+        if not self.header:
+            return {}
+        got = {TOTAL_COLUMN: "" if t is None or t.total is None else f"{t.total:g}"}
+        if LETTER_COLUMN in self.header:
+            got[LETTER_COLUMN] = t.letter if t else ""
+        return got
+
+
 def _points(score: float, max_score: float, out_of: float | None) -> str:
     value = score if out_of is None or max_score == 0 else score * out_of / max_score
     return f"{round(value, 2):g}"
 
 
-def canvas_rows(rows, max_score, roster, column, out_of):
-    header = CANVAS_COLUMNS + [column]
+def canvas_rows(rows, max_score, roster, column, out_of, term=None):
+    term = term or TermColumns()
+    header = CANVAS_COLUMNS + [column] + term.header
     out, unmatched = [], []
     for r in rows:
         line = {"Student": r["name"] or r["student"], "ID": lms_id(r.get("lms_user_id", ""), "canvas"),
@@ -83,11 +107,13 @@ def canvas_rows(rows, max_score, roster, column, out_of):
             unmatched.append(r["student"])
             continue
         line[column] = _points(r["score"], max_score, out_of)
+        line.update(term.of(r["student"]))
         out.append(line)
     return header, out, unmatched
 
 
-def moodle_rows(rows, max_score, roster, out_of, now):
+def moodle_rows(rows, max_score, roster, out_of, now, term=None):
+    term = term or TermColumns()
     out, unmatched = [], []
     for r in rows:
         number = lms_id(r.get("lms_user_id", ""), "moodle")
@@ -98,19 +124,23 @@ def moodle_rows(rows, max_score, roster, out_of, now):
             continue
         line.update({"Grade": _points(r["score"], max_score, out_of),
                      "Maximum grade": _points(max_score, max_score, out_of), "Last modified (grade)": now})
+        line.update(term.of(r["student"]))
         out.append(line)
-    return MOODLE_COLUMNS, out, unmatched
+    return MOODLE_COLUMNS + term.header, out, unmatched
 
 
 def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | None = None,
-           column: str | None = None, out_of: float | None = None) -> list[str]:
-    """Write the CSV; return the students left out because the LMS could not match them."""
+           column: str | None = None, out_of: float | None = None, term: Path | None = None) -> list[str]:
+    """Write the CSV; return the students left out because the LMS could not match them. ``term``: the term's
+    configuration (``term.toml``); if it exists, Canvas and Moodle get the term total (and letter) as columns."""
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
         # nbgrader would create an empty gradebook there and report no assignment: say what is wrong instead.
         raise SystemExit(f"no such gradebook: {db_url.removeprefix('sqlite:///')}")
     out.parent.mkdir(parents=True, exist_ok=True)
     with open_gradebook(db_url) as gb:
         rows, max_score = submission_scores(gb, assignment)
+        cfg = load_config(term) if term is not None and fmt != "nbgrader" else None
+        totals = TermColumns(term_totals(gb, cfg)[0], bool(cfg.letters)) if cfg else TermColumns()
         if fmt == "nbgrader":  # nbgrader export's rows, without excluded students; the per-question grades beside
             rows = export_rows(gb, [assignment])
             write_csv(out, rows)
@@ -119,10 +149,10 @@ def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | 
             return []
     roster = roster or {}
     if fmt == "canvas":
-        header, lines, unmatched = canvas_rows(rows, max_score, roster, column or assignment, out_of)
+        header, lines, unmatched = canvas_rows(rows, max_score, roster, column or assignment, out_of, totals)
     else:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        header, lines, unmatched = moodle_rows(rows, max_score, roster, out_of, now)
+        header, lines, unmatched = moodle_rows(rows, max_score, roster, out_of, now, totals)
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=header)
         writer.writeheader()
