@@ -11,7 +11,7 @@ JOBS    ?= 2
 export PYTHONPATH := $(CURDIR):$(CURDIR)/lib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book serve test variants release grade score extend exclude review duedate roster term bench clean help
+.PHONY: book serve test variants release grade score extend exclude review duedate roster link term bench clean help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -79,6 +79,7 @@ release: $(STAMP)
 #   make review ASSIGNMENT=03-qkv STUDENT=alice ARGS="--note 'the hang was the sandbox'"
 #   make duedate ASSIGNMENT=03-qkv WHEN="2026-12-01 23:59 Europe/Paris"
 #   make roster ROSTER=students.csv
+#   make link SOURCE=liddellalice_1001 TARGET=alice   (one person under two ids)
 #   make term                                 (the term total from grading/term.toml)
 define need
 $(if $($(1)),,$(error give $(1)=..., e.g. $(2)))
@@ -109,6 +110,11 @@ duedate: $(STAMP)
 roster: $(STAMP)
 	$(call need,ROSTER,ROSTER=students.csv)
 	$(PY) -m autograder roster $(call q,ROSTER) $(ARGS)
+
+link: $(STAMP)
+	$(call need,SOURCE,SOURCE=liddellalice_1001 TARGET=alice)
+	$(call need,TARGET,SOURCE=liddellalice_1001 TARGET=alice)
+	$(PY) -m autograder link $(call q,SOURCE) $(call q,TARGET) $(ARGS)
 
 term: $(STAMP)
 	$(PY) -m autograder term $(ARGS)

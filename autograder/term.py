@@ -21,7 +21,7 @@ from pathlib import Path
 
 from autograder.course import Course, interpreter_on_path, private_dir, secure
 from autograder.errors import UsageError
-from autograder.gradebook import cache, edits
+from autograder.gradebook import cache, edits, identity
 from autograder.gradebook.nbgrader_layout import course_root, write_autograded, write_course_folders
 from autograder.gradebook.standing import Standing, standing
 from autograder.gradebook.store import (db_url, ensure_assignment, excluded, graded_students, late_penalties,
@@ -92,8 +92,13 @@ def grade_with(o: GradeOptions) -> Rows:
     for folder in ("logs", "feedback"):
         (out / folder).mkdir(exist_ok=True)
     mathjax = shared_mathjax(out, o.mathjax)
-    subs, skipped = pipeline.collect_submissions(o.submissions, spec, o.students, o.timestamps)
     gb = _term_gradebook(o)
+    try:  # with a roster, every source's identity becomes the roster's id (autograder.gradebook.identity)
+        subs, skipped = pipeline.collect_submissions(o.submissions, spec, o.students, o.timestamps,
+                                                     resolve=lambda found: identity.resolve(gb, found))
+    except BaseException:
+        gb.close()
+        raise
     subs, limits_of = _admitted(gb, spec, subs, o)
     penalties = late_penalties(out.parent / "nbgrader_config.py")  # the course's configuration wins
     plan = pipeline.plan(spec, subs, seed, limits_of, o.unsafe_no_sandbox, o.force,
@@ -288,6 +293,56 @@ def roster(course: Course, path: Path) -> tuple[int, int]:
     with open_gradebook(course.db_url) as gb:
         count = edits.import_roster(gb, path)
         return count, len(gb.students)
+
+
+def link(course: Course, source: str, target: str) -> identity.Linked:
+    """Merge the student ``source`` into ``target`` (``autograder.gradebook.identity.link``), then move their kept
+    results and nbgrader's autograded notebooks and rewrite every output of each assignment that moved (and the
+    term's totals)."""
+    with _existing(course) as gb:
+        done = identity.link(gb, source, target)
+        penalties = _penalties(course)
+        for name in done.assignments:
+            spec = load_assignment(name)
+            out = course.out(name)
+            _move_files(out, spec, done.source, done.target)
+            settle(gb, spec, done.target, penalties)  # the late penalty under the target's extension
+            if out.is_dir():
+                _refresh(gb, spec, course, [done.target])
+        if not done.assignments and (course.root / "grades.csv").exists():  # only the term-wide rows change
+            from autograder.gradebook.standing import export_rows
+            from autograder.reports.report import write_csv
+            from autograder.reports.term_grades import write_term_grades
+
+            write_csv(course.root / "grades.csv", export_rows(gb))
+            try:
+                write_term_grades(gb, course.root)
+            except UsageError as exc:
+                log.warning("%s", exc)
+    return done
+
+
+def _move_files(out: Path, spec: Assignment, source: str, target: str) -> None:
+    """The kept result and nbgrader's autograded notebook of ``source`` become ``target``'s; the old feedback page
+    and log go (``refresh`` writes the target's)."""
+    import json
+
+    kept = cache.results_dir(out) / f"{source}.json"
+    if kept.is_file():
+        data = json.loads(kept.read_text())
+        data["student"] = target
+        (cache.results_dir(out) / f"{target}.json").write_text(json.dumps(data))
+        kept.unlink()
+    old = course_root(out) / "autograded" / source / spec.name
+    if old.is_dir():
+        new = course_root(out) / "autograded" / target / spec.name
+        new.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(new, ignore_errors=True)
+        old.rename(new)
+        if not any(old.parent.iterdir()):
+            old.parent.rmdir()
+    shutil.rmtree(out / "feedback" / source, ignore_errors=True)
+    (out / "logs" / f"{source}.log").unlink(missing_ok=True)
 
 
 def term_grades(course: Course, config: Path | None = None):

@@ -4,7 +4,9 @@
 
 Three students of 03-qkv (tests/samples/a03_qkv.py: ``correct`` 12 points, ``wrong-cosine`` 10, ``blank`` 0) hand
 in through nbgrader's exchange layout (``submitted/<student>/03-qkv/`` with ``timestamp.txt``); ``wrong-cosine``
-is 36 hours late. Each step runs the real command (``python -m autograder ...``) in a fresh process and prints
+is 36 hours late. Four more people hand in through a Canvas download (by user id, and by name only), a Moodle
+folder (participant id) and a file named by e-mail, with a stranger beside them: with the roster, seven people
+are seven ids, and the stranger is listed as "not on the roster". Each step runs the real command (``python -m autograder ...``) in a fresh process and prints
 its wall-clock seconds and what it says. Nothing is asserted here (tests/test_term.py checks the behaviour).
 """
 from __future__ import annotations
@@ -41,11 +43,25 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "qkv.ipynb").write_text(json.dumps(build(A, samples[student])))
         (folder / "timestamp.txt").write_text(stamp + "\n")
-    (root / "students.csv").write_text("id,first_name,last_name,email,lms_user_id\n"
-                                       "correct,Ada,Lovelace,ada@example.org,1001\n"
-                                       "wrong-cosine,Alan,Turing,alan@example.org,1002\n"
-                                       "blank,Grace,Hopper,grace@example.org,1003\n"
-                                       "dave,Dave,Null,dave@example.org,1004\n")
+    # Four more people from other sources (docs/grading.md, "One person, one id"): a Canvas download (user id),
+    # a Canvas name only, a Moodle folder (participant id), a file named by e-mail; and one stranger.
+    more = root / "lms"
+    more.mkdir(parents=True, exist_ok=True)
+    nb = json.dumps(build(A, samples["correct"]))
+    (more / "liddellalice_1005_77_qkv.ipynb").write_text(nb)
+    (more / "hammingrichard_9999_78_qkv.ipynb").write_text(nb)
+    (more / "Edsger Dijkstra_507_assignsubmission_file_").mkdir(exist_ok=True)
+    (more / "Edsger Dijkstra_507_assignsubmission_file_" / "qkv.ipynb").write_text(nb)
+    (more / "barbara@example.org.ipynb").write_text(nb)
+    (more / "mallory.ipynb").write_text(nb)
+    (root / "students.csv").write_text("id,first_name,last_name,email,lms_user_id,moodle_id\n"
+                                       "correct,Ada,Lovelace,ada@example.org,1001,\n"
+                                       "wrong-cosine,Alan,Turing,alan@example.org,1002,\n"
+                                       "blank,Grace,Hopper,grace@example.org,1003,\n"
+                                       "alice,Alice,Liddell,alice@example.org,1005,\n"
+                                       "hamming,Richard,Hamming,rh@example.org,,\n"
+                                       "dijkstra,Edsger,Dijkstra,ewd@example.org,,507\n"
+                                       "liskov,Barbara,Liskov,barbara@example.org,,\n")
     grading.mkdir(parents=True, exist_ok=True)
     (grading / "nbgrader_config.py").write_text(
         "import math\nfrom nbgrader.plugins import LateSubmissionPlugin\n\n"
@@ -69,12 +85,13 @@ def main() -> int:
         ["extend", A, "blank", "--time-factor", "2"],
         ["grade", A, str(course), "--quiet"],
         ["grade", A, str(course), "--quiet", "--student", "correct", "--force"],
+        ["grade", A, str(more), "--quiet"],
         ["exclude", A, "blank", "--reason", "withdrew"],
         ["term"],
         ["export", A, "--format", "canvas", "--db", f"sqlite:///{grading / 'gradebook.db'}",
          "--out", str(grading / A / "grades-canvas.csv")],
     ]
-    print(f"class of {len(STAMPS)} in {root}")
+    print(f"class of 7 (3 through the exchange, 4 from Canvas, Moodle and a file) and a stranger in {root}")
     for step in steps:
         cmd = [sys.executable, "-m", "autograder", *step, *(common if step[0] != "export" else [])]
         start = time.perf_counter()
@@ -84,6 +101,9 @@ def main() -> int:
         print("\n".join("    " + ln for ln in (done.stdout + done.stderr).strip().splitlines()[-6:]))
     print("\ngrading/grades.csv:")
     print((grading / "grades.csv").read_text())
+    summary = (grading / A / "summary.md").read_text()
+    print("\nNot graded (summary.md):")
+    print("\n".join(ln for ln in summary.splitlines() if "roster" in ln))
     for name in ("term-grades.csv", "term-grades.report.txt", f"{A}/grades-canvas.csv"):
         print(f"\ngrading/{name}:")
         print((grading / name).read_text())

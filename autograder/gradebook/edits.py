@@ -108,7 +108,8 @@ def set_duedate(gb, spec: Assignment, duedate: dt.datetime | None) -> None:
 
 def import_roster(gb, path: Path) -> int:
     """Students from a CSV file (``nbgrader db student import``'s format: ``id,first_name,last_name,email``;
-    ``student_id`` is accepted for ``id``, and ``lms_user_id`` is kept). Returns how many rows were read."""
+    ``student_id`` is accepted for ``id``, and ``lms_user_id`` is kept), with every identity the roster gives
+    (``autograder.gradebook.identity.COLUMNS``). Returns how many rows were read."""
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -120,6 +121,8 @@ def import_roster(gb, path: Path) -> int:
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"cannot read the roster {path}: {exc}") from None
+    from autograder.gradebook import identity
+
     count = 0
     for n, row in enumerate(rows, start=2):
         raw = (row.get(key) or "").strip()
@@ -129,5 +132,10 @@ def import_roster(gb, path: Path) -> int:
         fields = {f: (row.get(columns[f]) or "").strip() or None
                   for f in ("first_name", "last_name", "email", "lms_user_id") if f in columns}
         gb.update_or_create_student(sid, **fields)
+        # Every source's identity of this student (autograder.gradebook.identity): e-mail, Canvas and Moodle ids
+        # and names, so that each maps to this one id.
+        lower = {c: (row.get(orig) or "") for c, orig in columns.items()}
+        identity.set_identities(gb, sid, lower, fields.get("first_name") or "", fields.get("last_name") or "")
         count += 1
+    gb.db.commit()
     return count

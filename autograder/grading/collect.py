@@ -142,6 +142,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
     # First pass: which entries belong to which student (Canvas and Moodle may give one student several).
     groups: dict[str, list[tuple[Path, str]]] = {}
     lms_ids: dict[str, tuple[str, str]] = {}  # student -> the LMS's own id, as its download names it
+    claims: dict[str, list[tuple[str, str]]] = {}  # student -> who the source says it is (Submission.claims)
     for item in sorted(submissions.iterdir()):
         name = item.name
         if name.startswith("."):
@@ -158,8 +159,10 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
                     continue
                 groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle"))
                 lms_ids[student_id(f"{m['name']}_{m['user']}")] = ("moodle", m["user"])
+                claims[student_id(f"{m['name']}_{m['user']}")] = [("moodle_id", m["user"]), ("full_name", m["name"])]
             else:
                 groups.setdefault(student_id(name), []).append((item, "folder"))
+                claims.setdefault(student_id(name), [("name", name)])
             continue
         if not item.is_file():
             skipped.append(Skipped(name, "not a regular file"))
@@ -175,11 +178,14 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         elif m and m["plugin"] == "file" and item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle-file"))
             lms_ids[student_id(f"{m['name']}_{m['user']}")] = ("moodle", m["user"])
+            claims[student_id(f"{m['name']}_{m['user']}")] = [("moodle_id", m["user"]), ("full_name", m["name"])]
         elif c and item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(f"{c['name']}_{c['user']}"), []).append((item, "canvas-late" if c["late"] else "canvas"))
             lms_ids[student_id(f"{c['name']}_{c['user']}")] = ("canvas", c["user"])
+            claims[student_id(f"{c['name']}_{c['user']}")] = [("canvas_user_id", c["user"]), ("sortable_name", c["name"])]
         elif item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(item.stem), []).append((item, "file"))
+            claims.setdefault(student_id(item.stem), [("name", item.stem)])
         else:
             skipped.append(Skipped(name, f"not a notebook or a zip archive ({item.suffix or 'no extension'})"))
     found: dict[str, Submission] = {}
@@ -188,7 +194,8 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         from_lms = kinds & {"canvas", "canvas-late", "moodle-file"}
         if from_lms and all(p.suffix == ".ipynb" for p, _ in items):
             # Canvas and Moodle name each uploaded file after the student: one submission of several files.
-            sub = Submission(student, ", ".join(p.name for p, _ in items), lms=lms_ids.get(student))
+            sub = Submission(student, ", ".join(p.name for p, _ in items), lms=lms_ids.get(student),
+                             claims=list(claims.get(student, [])))
             by_file = {}
             for p, k in items:
                 m = CANVAS_RE.match(p.name) if k.startswith("canvas") else MOODLE_RE.match(p.name)
@@ -207,7 +214,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
             _add(found, sub)
             continue
         for item, kind in items:
-            sub = Submission(student, str(item), lms=lms_ids.get(student))
+            sub = Submission(student, str(item), lms=lms_ids.get(student), claims=list(claims.get(student, [])))
             if item.is_dir() and kind == "folder":
                 own = item / assignment
                 graded_here = own.is_dir() and not own.is_symlink()

@@ -36,6 +36,10 @@ class Submission:
     graded_file: str | None = None
     #: The LMS's own id of the student, from its download's names: ("canvas", user id) or ("moodle", participant).
     lms: tuple[str, str] | None = None
+    #: Who the source says it is from, in its own terms, strongest first: ("name", a folder or file name),
+    #: ("canvas_user_id", n), ("sortable_name", "lovelaceada"), ("moodle_id", n), ("full_name", "Ada Lovelace").
+    #: The roster maps them to one student id (``autograder.gradebook.identity``).
+    claims: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
