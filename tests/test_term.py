@@ -310,13 +310,13 @@ def test_make_targets_pass_options():
     def dry(*args):
         return subprocess.run(["make", "-n", "STAMP=", *args], capture_output=True, text=True, cwd=REPO).stdout
 
-    assert '-m autograder grade '03-qkv' 'subs' --student alice --student bob' in dry(
+    assert "-m autograder grade '03-qkv' 'subs' --student alice --student bob" in dry(
         "grade", "ASSIGNMENT=03-qkv", "SUBMISSIONS=subs", "ARGS=--student alice --student bob")
-    assert '-m autograder score '03-qkv' 'alice' 'cosine-tests' 1.5' in dry(
+    assert "-m autograder score '03-qkv' 'alice' 'cosine-tests' 1.5" in dry(
         "score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests", "POINTS=1.5", "COMMENT=see notes")
     assert "--comment 'see notes'" in dry("score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests",
                                           "COMMENT=see notes")
-    assert '-m autograder extend '03-qkv' 'alice' --days 2' in dry("extend", "ASSIGNMENT=03-qkv", "STUDENT=alice",
+    assert "-m autograder extend '03-qkv' 'alice' --days 2" in dry("extend", "ASSIGNMENT=03-qkv", "STUDENT=alice",
                                                                     "ARGS=--days 2")
     missing = subprocess.run(["make", "-n", "STAMP=", "score", "ASSIGNMENT=03-qkv"], capture_output=True, text=True,
                              cwd=REPO)
