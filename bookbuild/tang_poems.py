@@ -11,7 +11,7 @@ The rule, applied in the package's file order (poet.tang.0.json, poet.tang.1000.
    character): the shape of the five-character quatrain (2 couplets) and regulated verse (4 couplets);
 2. drop a poem whose text repeats an earlier one;
 3. count the characters of what is left and keep the poems whose every character is among the ``TOP``
-   (2,000) most frequent (ties broken by code point), so that the character vocabulary stays small.
+   (1,500) most frequent (ties broken by code point), so that the character vocabulary stays small.
 
 Run from the repository's root (the package is not a dependency of the book; this fetches it with npm)::
 
@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "lib" / "attn" / "data" / "tang_poems" / "poems.tsv.gz"
 PACKAGE = "chinese-poetry@2.0.1"
-TOP = 2000
+TOP = 1500
 COUPLET = re.compile(r"[\u4e00-\u9fff]{5}，[\u4e00-\u9fff]{5}。")
 
 
