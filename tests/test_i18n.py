@@ -272,7 +272,7 @@ def test_a_chinese_notebook_with_stripped_metadata_grades_like_an_english_one(tm
     define and puts the instructor's tests back, so the Chinese notebook (whose test cells' first lines are
     translated) gets the same scores as the English one."""
     from autograder.term import grade
-    from autograder.sandbox import Limits
+    from autograder.grading.sandbox import Limits
     from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import build, modules
 

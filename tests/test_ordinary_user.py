@@ -31,7 +31,7 @@ def test_grading_and_hostile_subset_pass_as_an_ordinary_user():
            "AUTOGRADER_HOSTILE_CASES": ",".join(SUBSET), "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
     done = ou.as_user([python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
                        "tests/test_hostile.py", "tests/test_grading.py::test_every_assignment_has_samples",
-                       "tests/test_grading.py::test_sample_submissions_get_their_exact_scores[03-qkv]"],
+                       "tests/test_grading.py::test_sample_submissions_get_their_exact_scores[03-qkv-en]"],
                       env=env, cwd=checkout, timeout=1200)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
