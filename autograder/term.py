@@ -137,7 +137,7 @@ def _admitted(gb, spec: Assignment, subs: list[Submission], o: GradeOptions) -> 
     wanted = {student_id(s) for s in o.students or []}
     if wanted & set(gone):
         gb.close()
-        raise SystemExit(f"{', '.join(sorted(wanted & set(gone)))}: excluded from {spec.name} "
+        raise UsageError(f"{', '.join(sorted(wanted & set(gone)))}: excluded from {spec.name} "
                          f"(python -m autograder exclude {spec.name} ID --undo to grade them)")
     subs = [s for s in subs if s.student not in gone]
     factors = time_factors(gb, spec.name)

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from autograder.errors import SetupError
 from autograder.gradebook import cache as cache_module
 from autograder.grading import sandbox
 from autograder.term import grade
@@ -176,7 +177,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     from tests.servers import free_port
 
     write(tmp_path / "subs", ["correct"])
-    with pytest.raises(SystemExit, match="cannot reach the Dask scheduler"):
+    with pytest.raises(SetupError, match="cannot reach the Dask scheduler"):
         grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", limits=hs.limits(), progress=False,
               scheduler=f"tcp://127.0.0.1:{free_port()}")
 
@@ -238,6 +239,6 @@ def test_a_gradebook_that_cannot_be_opened_is_a_clear_error(tmp_path):
     from tests.servers import free_port
 
     url = f"postgresql://grader:SECRET@127.0.0.1:{free_port()}/course"
-    with pytest.raises(SystemExit, match="cannot open the gradebook postgresql") as error:
+    with pytest.raises(SetupError, match="cannot open the gradebook postgresql") as error:
         grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", db=url, limits=hs.limits(), progress=False)
     assert "SECRET" not in str(error.value)

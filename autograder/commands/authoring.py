@@ -3,12 +3,15 @@ course's configuration) and ``release-feedback`` (the grader's pages back throug
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from autograder.authoring import exchange, translate as zh
 from autograder.authoring.release import generate
 from autograder.course import DEFAULT_ROOT, REPO, assignments, course_dir
+
+log = logging.getLogger(__name__)
 
 
 def release(argv: list[str]) -> int:
@@ -101,7 +104,7 @@ def release_feedback(argv: list[str]) -> int:
     course = (args.course_dir or course_dir()).resolve()
     staged, problems = stage_feedback(args.assignment, grading, course, args.student)
     for line in problems:
-        print(f"warning: {line}", file=sys.stderr)
+        log.warning("%s", line)
     if not staged:
         print(f"no feedback to release for {args.assignment}", file=sys.stderr)
         return 1

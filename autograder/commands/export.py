@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.course import DEFAULT_ROOT
 from autograder.reports import export as lms
 
@@ -15,7 +16,7 @@ def default_db(assignment: str) -> str:
     for path in (DEFAULT_ROOT / "gradebook.db", DEFAULT_ROOT / assignment / "gradebook.db"):
         if path.is_file():
             return f"sqlite:///{path}"
-    raise SystemExit(f"no gradebook found (looked for grading/gradebook.db and grading/{assignment}/gradebook.db); "
+    raise UsageError(f"no gradebook found (looked for grading/gradebook.db and grading/{assignment}/gradebook.db); "
                      "grade first, or pass --db URL")
 
 

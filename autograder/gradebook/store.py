@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from autograder.errors import SetupError
 from autograder.course import CONFIG, interpreter_on_path
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment
@@ -73,7 +74,7 @@ def open_gradebook(url: str):
     try:
         gb = Gradebook(url)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors for a bad URL, a missing driver, a server down
-        raise SystemExit(f"cannot open the gradebook {_shown(url)}: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise SetupError(f"cannot open the gradebook {_shown(url)}: {type(exc).__name__}: {_first_line(exc)}") from None
     for statement in _TABLES:
         gb.db.execute(text(statement))
     gb.db.commit()

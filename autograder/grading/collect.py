@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.reasons import R
 from autograder.grading import lms
 from autograder.grading import submission
@@ -89,7 +90,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         # A learning-management system's bulk export given as it was downloaded (lms.py).
         return collect_export(submissions, assignment, notebook)
     if not submissions.is_dir():
-        raise SystemExit(f"no such folder of submissions: {submissions}")
+        raise UsageError(f"no such folder of submissions: {submissions}")
     skipped: list[Skipped] = []
     exported: list[Submission] = []
     if (submissions / "submitted").is_dir() and not (submissions / "submitted").is_symlink():

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autograder.errors import SetupError, UsageError
 from autograder.grading import distributed, sandbox, staging
 from autograder.grading.collect import collect
 from autograder.grading.judge import StudentResult, failed_result
@@ -49,7 +50,7 @@ def require_sandbox(unsafe: bool) -> None:
     if not unsafe:
         ok, why = sandbox.available()
         if not ok:
-            raise SystemExit(f"cannot sandbox student code: {why}.\nInstall bubblewrap, or pass --unsafe-no-sandbox "
+            raise SetupError(f"cannot sandbox student code: {why}.\nInstall bubblewrap, or pass --unsafe-no-sandbox "
                              "to run student code with resource limits only (see docs/grading.md).")
 
 
@@ -83,7 +84,7 @@ def collect_submissions(submissions: Path, spec: Assignment, students: list[str]
         wanted = [student_id(s) for s in students]
         unknown = sorted(set(wanted) - {s.student for s in subs})
         if unknown:
-            raise SystemExit(f"no submission of {', '.join(unknown)} in {submissions} (found: "
+            raise UsageError(f"no submission of {', '.join(unknown)} in {submissions} (found: "
                              f"{', '.join(sorted(s.student for s in subs)[:20]) or 'none'})")
         subs = [s for s in subs if s.student in wanted]
     if timestamps == "mtime":
@@ -104,16 +105,16 @@ def read_timestamps(path: Path) -> dict[str, datetime]:
             columns = {c.strip().lower(): c for c in (reader.fieldnames or [])}
             sid, ts = columns.get("student_id") or columns.get("id"), columns.get("timestamp")
             if not sid or not ts:
-                raise SystemExit(f"{path}: the timestamps file needs the columns student_id and timestamp")
+                raise UsageError(f"{path}: the timestamps file needs the columns student_id and timestamp")
             found = {}
             for n, row in enumerate(reader, start=2):
                 when = parse_timestamp((row.get(ts) or "").strip())
                 if when is None:
-                    raise SystemExit(f"{path}, line {n}: {row.get(ts)!r} is not a date and time")
+                    raise UsageError(f"{path}, line {n}: {row.get(ts)!r} is not a date and time")
                 found[student_id((row.get(sid) or "").strip())] = when
             return found
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SystemExit(f"cannot read the timestamps file {path}: {exc}") from None
+        raise UsageError(f"cannot read the timestamps file {path}: {exc}") from None
 
 
 def _mtime(sub: Submission) -> datetime | None:

@@ -32,6 +32,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.gradebook.standing import export_rows, submission_scores
 from autograder.gradebook.store import open_gradebook
 from autograder.reports.report import write_csv
@@ -47,7 +48,7 @@ def read_roster(path: Path | None) -> dict[str, dict[str, str]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         if "student_id" not in (reader.fieldnames or []):
-            raise SystemExit(f"{path}: the roster needs a 'student_id' column (the grader's student ids)")
+            raise UsageError(f"{path}: the roster needs a 'student_id' column (the grader's student ids)")
         return {row["student_id"]: {k: v for k, v in row.items() if k != "student_id" and v} for row in reader}
 
 
@@ -93,7 +94,7 @@ def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | 
     """Write the CSV; return the students left out because the LMS could not match them."""
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
         # nbgrader would create an empty gradebook there and report no assignment: say what is wrong instead.
-        raise SystemExit(f"no such gradebook: {db_url.removeprefix('sqlite:///')}")
+        raise UsageError(f"no such gradebook: {db_url.removeprefix('sqlite:///')}")
     out.parent.mkdir(parents=True, exist_ok=True)
     with open_gradebook(db_url) as gb:
         rows, max_score = submission_scores(gb, assignment)
