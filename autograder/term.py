@@ -11,7 +11,6 @@ them); the commands (``autograder.commands``) only parse arguments and print wha
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 import os
@@ -23,7 +22,7 @@ from autograder.course import Course, interpreter_on_path, private_dir, secure
 from autograder.errors import UsageError
 from autograder.gradebook import cache, edits
 from autograder.gradebook.nbgrader_layout import course_root, write_autograded, write_course_folders
-from autograder.gradebook.standing import Standing, standing
+from autograder.gradebook.standing import Standing, export_rows, standing
 from autograder.gradebook.store import (db_url, ensure_assignment, excluded, graded_students, late_penalties,
                                         open_gradebook, record, settle, time_factors)
 from autograder.grading import pipeline, sandbox
@@ -116,9 +115,12 @@ def grade_with(o: GradeOptions) -> Rows:
         # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
         standings = refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
                             skipped=skipped, cached=len(plan.kept))
-    held, missing = _isolation(out / "summary.md", o.unsafe_no_sandbox, workers if o.scheduler is not None else None)
+        rows = _rows(export_rows(gb, [spec.name]), subs, standings)
+    rows.ran, rows.cached, rows.skipped = len(plan.todo), len(plan.kept), skipped
+    rows.held, rows.missing = _isolation(out / "summary.md", o.unsafe_no_sandbox,
+                                         workers if o.scheduler is not None else None)
     secure(course_root(out), out)
-    return _rows(out, subs, standings, len(plan.todo), len(plan.kept), skipped, held, missing)
+    return rows
 
 
 def _term_gradebook(o: GradeOptions):
@@ -167,17 +169,12 @@ def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[
     return held, missing
 
 
-def _rows(out: Path, subs: list[Submission], standings: dict[str, Standing], ran: int, kept: int, skipped: list,
-          held: list, missing: list) -> Rows:
-    with (out / "grades.csv").open(newline="") as fh:
-        rows = Rows(csv.DictReader(fh))
+def _rows(table: list[dict], subs: list[Submission], standings: dict[str, Standing]) -> Rows:
+    """The assignment's rows of ``grades.csv`` (from the gradebook, as written) of the students graded in this run."""
     graded = {s.student for s in subs}
-    rows[:] = [r for r in rows if r["student_id"] in graded]
-    needs = {s for s, st in standings.items() if st.needs_review}
+    rows = Rows(r for r in table if r["student_id"] in graded)
     for row in rows:
-        row["needs_review"] = row["student_id"] in needs
-    rows.ran, rows.cached, rows.skipped = ran, kept, skipped
-    rows.held, rows.missing = held, missing
+        row["needs_review"] = standings[row["student_id"]].needs_review if row["student_id"] in standings else False
     return rows
 
 

@@ -14,7 +14,8 @@ from datetime import datetime
 
 import pytest
 
-from autograder.grading.collect import collect, parse_timestamp, student_id
+from autograder.grading.collect import collect
+from autograder.grading.submission import parse_timestamp, student_id
 
 NB = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 

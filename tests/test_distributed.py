@@ -199,7 +199,7 @@ def test_command_line_has_scheduler_and_no_shard(capsys):
 def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
     """A worker whose ``autograder`` differs from the grader's stops the run instead of grading with other code."""
     from autograder.grading import distributed
-    from autograder.grading.collect import Submission
+    from autograder.grading.submission import Submission
     from autograder.grading.prepare import load_assignment
 
     write(tmp_path / "subs", ["correct"])

@@ -23,8 +23,8 @@ from autograder.errors import UsageError
 from autograder.reasons import R
 from autograder.grading import lms
 from autograder.grading import submission
-from autograder.grading.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, SAFE_PUNCTUATION,  # noqa: F401
-                                          Skipped, Submission, parse_timestamp, student_id)
+from autograder.grading.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, Skipped, Submission,
+                                          parse_timestamp, student_id)
 
 def _pick(names: list[str], notebook: str) -> tuple[str | None, list[str]]:
     names = [n for n in names if n.endswith(".ipynb") and "__MACOSX" not in n and ".ipynb_checkpoints" not in n

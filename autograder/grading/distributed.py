@@ -112,8 +112,7 @@ def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, uns
         if not ok:
             raise WorkerMismatch(f"the worker on {os.uname().nodename} cannot sandbox student code: {why}")
     staged = _stage(run_id, blob)
-    with _uid_pool().uid() as uid:
-        ran = execute(assignment, sub, limits, staged.lib, staged.inputs, staged.jobs, uid, unsafe)
+    ran = execute(assignment, sub, limits, staged, _uid_pool(), unsafe)
     ran.host = f"{os.uname().nodename} (Dask worker, pid {os.getpid()}, {'root' if os.geteuid() == 0 else 'ordinary user'})"
     ran.missing = _missing(unsafe)
     return ran

@@ -7,13 +7,15 @@ only by the reports) that names the case, never the expected values. Notes on th
 """
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 
 from autograder.grading import sandbox
 from autograder.grading.cases import compare, describe
 from autograder.grading.probe import wire
 from autograder.reasons import R, Reason, from_sandbox, is_code, load
-from autograder.grading.collect import Submission
+from autograder.grading.submission import Submission
 from autograder.grading.prepare import Assignment, FunctionCases
 
 
@@ -318,6 +320,18 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
         if reason:
             reasons[cell["grade_id"]] = reason
     return StudentResult(student, scores, reasons, notes, review, merged, run.seconds, key)
+
+
+def png(data) -> str | None:
+    """A figure a cell displayed, as base64, only if it really is a PNG, and re-encoded: nothing else a sandbox sent
+    reaches a browser as an image (the feedback page, nbgrader's autograded notebook)."""
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+    return base64.b64encode(raw).decode() if raw.startswith(b"\x89PNG\r\n\x1a\n") else None
 
 
 def _role(cell: dict) -> Reason:

@@ -35,6 +35,7 @@ from pathlib import Path
 from autograder.errors import UsageError
 from autograder.gradebook.standing import export_rows, submission_scores
 from autograder.gradebook.store import open_gradebook
+from autograder.grading.submission import read_student_table
 from autograder.reports.report import write_csv
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -42,14 +43,16 @@ MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade", "Last mod
 _LMS_ID = re.compile(r"^(?P<name>.+)_(?P<id>\d+)$")
 
 
+#: The roster columns each format takes, as its CSV names them.
+ROSTER_COLUMNS = {c.lower(): c for c in CANVAS_COLUMNS + MOODLE_COLUMNS}
+
+
 def read_roster(path: Path | None) -> dict[str, dict[str, str]]:
+    """``--roster FILE``: the LMS's columns of each student (``student_id``, the grader's ids)."""
     if path is None:
         return {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        if "student_id" not in (reader.fieldnames or []):
-            raise UsageError(f"{path}: the roster needs a 'student_id' column (the grader's student ids)")
-        return {row["student_id"]: {k: v for k, v in row.items() if k != "student_id" and v} for row in reader}
+    return {sid: {ROSTER_COLUMNS.get(c, c): v for c, v in row.items() if c != "student_id" and v}
+            for _, sid, row in read_student_table(path, ("student_id",), "roster")}
 
 
 def _points(score: float, max_score: float, out_of: float | None) -> str:

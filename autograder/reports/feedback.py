@@ -8,10 +8,9 @@ part, the student's own code and (truncated) outputs, and never the reference or
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 
+from autograder.grading.judge import png
 from autograder.reports.offline import mathjax3_block
 from autograder.reasons import html_of, is_code
 from autograder.catalogs import translate_markdown, translations
@@ -37,16 +36,9 @@ def _md(text: str) -> str:
         return f"<pre>{html.escape(text)}</pre>"
 
 
-def _png(data) -> str | None:
-    if not isinstance(data, str):
-        return None
-    try:
-        raw = base64.b64decode(data, validate=False)
-    except (binascii.Error, ValueError):
-        return None
-    if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
-        return None
-    return f'<img alt="figure output of this cell" src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
+def _img(data) -> str | None:
+    found = png(data)
+    return f'<img alt="figure output of this cell" src="data:image/png;base64,{found}">' if found else None
 
 
 def mathjax_block(mathjax: str | None) -> str:
@@ -244,7 +236,7 @@ def _outputs(cell: dict) -> list[str]:
     for disp in cell.get("displays") or []:
         if not isinstance(disp, dict):
             continue
-        img = _png(disp.get("image/png"))
+        img = _img(disp.get("image/png"))
         if img:
             parts.append(img)
         elif isinstance(disp.get("text/plain"), str):
