@@ -22,7 +22,7 @@ NB = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5
 
 def ids(folder):
     subs, skipped = collect(folder, "03-qkv", "qkv")
-    return {s.student: s for s in subs}, {k.name: k.reason for k in skipped}
+    return {s.student: s for s in subs}, {k.name: str(k.reason) for k in skipped}
 
 
 def test_unicode_names_keep_their_letters(tmp_path):

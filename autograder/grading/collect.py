@@ -67,7 +67,7 @@ def _from_zip(item: Path, sub: Submission, notebook: str) -> None:
 def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Skipped], label: str) -> None:
     links = sorted(p.name for p in folder.glob("*.ipynb") if p.is_symlink())
     for name in links:
-        skipped.append(Skipped(f"{label}/{name}", "a symbolic link: not followed, so nothing outside the folder is read"))
+        skipped.append(Skipped(f"{label}/{name}", R("skip_symlink")))
     chosen, others = _pick([p.name for p in folder.glob("*.ipynb") if not p.is_symlink()], notebook)
     stamp = folder / "timestamp.txt"
     if stamp.is_file() and not stamp.is_symlink():
@@ -98,30 +98,30 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         # an nbgrader course is reported, not silently passed over.
         for item in sorted(submissions.iterdir()):
             if item.name != "submitted" and item.name not in NBGRADER_COURSE and not item.name.startswith("."):
-                skipped.append(Skipped(item.name, "outside submitted/ in an nbgrader course folder (only submitted/ is graded)"))
+                skipped.append(Skipped(item.name, R("skip_outside_submitted")))
         submissions = submissions / "submitted"
     # First pass: which entries belong to which student (Canvas and Moodle may give one student several).
     groups: dict[str, list[tuple[Path, str]]] = {}
     for item in sorted(submissions.iterdir()):
         name = item.name
         if name.startswith("."):
-            skipped.append(Skipped(name, "a hidden file or folder (its name starts with a dot)"))
+            skipped.append(Skipped(name, R("skip_hidden")))
             continue
         if item.is_symlink():
-            skipped.append(Skipped(name, "a symbolic link: not followed, so nothing outside the folder is read"))
+            skipped.append(Skipped(name, R("skip_symlink")))
             continue
         if item.is_dir():
             m = MOODLE_RE.match(name)
             if m:
                 if m["plugin"] != "file":
-                    skipped.append(Skipped(name, f"a Moodle '{m['plugin']}' submission, not a file upload"))
+                    skipped.append(Skipped(name, R("skip_moodle_text", plugin=m["plugin"])))
                     continue
                 groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle"))
             else:
                 groups.setdefault(student_id(name), []).append((item, "folder"))
             continue
         if not item.is_file():
-            skipped.append(Skipped(name, "not a regular file"))
+            skipped.append(Skipped(name, R("skip_not_regular")))
             continue
         m = MOODLE_RE.match(name)
         c = CANVAS_RE.match(name)
@@ -137,7 +137,8 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         elif item.suffix in (".ipynb", ".zip"):
             groups.setdefault(student_id(item.stem), []).append((item, "file"))
         else:
-            skipped.append(Skipped(name, f"not a notebook or a zip archive ({item.suffix or 'no extension'})"))
+            skipped.append(Skipped(name, R("skip_not_notebook", suffix=item.suffix) if item.suffix
+                                     else R("skip_no_extension")))
     found: dict[str, Submission] = {}
     for student, items in groups.items():
         kinds = {k for _, k in items}
@@ -196,7 +197,7 @@ def collect_export(path: Path, assignment: str, notebook: str, depth: int = 0):
         try:
             times, refused = lms.unpack(path, root)
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-            return [], [Skipped(label, f"the export cannot be read as a zip archive ({type(exc).__name__})")]
+            return [], [Skipped(label, R("skip_export_unreadable", type=type(exc).__name__))]
         # The collect stage reads every notebook into memory: nothing refers to the temporary folder afterwards.
         subs, skipped = collect(root, assignment, notebook, _depth=depth + 1)
         prefix = str(root) + "/"

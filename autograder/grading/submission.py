@@ -44,7 +44,7 @@ class Skipped:
     """An entry of the submissions folder that was not graded, and why (listed in summary.md)."""
 
     name: str
-    reason: str
+    reason: Reason | str            # a Reason; a plain string in a list kept by an earlier version
 
 
 def parse_timestamp(text: str | datetime | None) -> datetime | None:
