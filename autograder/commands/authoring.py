@@ -11,6 +11,7 @@ from autograder.authoring import exchange, translate as zh
 from autograder.authoring.release import generate
 from autograder.course import DEFAULT_ROOT, REPO, assignments, course_dir
 from autograder.errors import UsageError
+from autograder.reports.handback import stage_feedback
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,6 @@ def nbgrader(argv: list[str]) -> int:
 
 
 def release_feedback(argv: list[str]) -> int:
-    from autograder.reports.handback import stage_feedback
-
     parser = argparse.ArgumentParser(
         prog="python -m autograder release-feedback",
         description="Hand the grader's feedback pages back through nbgrader's exchange: copy "
