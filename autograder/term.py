@@ -30,7 +30,7 @@ from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment, load_assignment
 from autograder.grading.submission import Submission, student_id
 from autograder.reports.refresh import refresh
-from autograder.reports.report import append_isolation, shared_mathjax, write_feedback, write_log
+from autograder.reports.report import append_isolation
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ class GradeOptions:
     timestamps: str | Path | None = None
     scheduler: object = None                      # a Dask scheduler (address, file, cluster or client), or None
 
+    def __post_init__(self):
+        self.submissions, self.out = Path(self.submissions), Path(self.out)
+        self.limits = self.limits or sandbox.Limits()
+
 
 class Rows(list):
     """The rows of the grades CSV (graded students only), with what the run did: ``ran``, ``cached``, ``skipped``."""
@@ -72,7 +76,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     CSV of the students graded in this run. The gradebook is the term's (``OUT/../gradebook.db`` unless ``db``);
     ``summary.md``, the histogram and ``grades.csv`` describe every graded student of the assignment. The options
     are :class:`GradeOptions`'s."""
-    return grade_with(GradeOptions(assignment, Path(submissions), Path(out), seed, **options))
+    return grade_with(GradeOptions(assignment, submissions, out, seed, **options))
 
 
 def grade_with(o: GradeOptions) -> Rows:
@@ -90,7 +94,6 @@ def grade_with(o: GradeOptions) -> Rows:
     seed = pipeline.run_seed(work, o.seed)
     for folder in ("logs", "feedback"):
         (out / folder).mkdir(exist_ok=True)
-    mathjax = shared_mathjax(out, o.mathjax)
     subs, skipped = pipeline.collect_submissions(o.submissions, spec, o.students, o.timestamps)
     gb = _term_gradebook(o)
     subs, limits_of = _admitted(gb, spec, subs, o)
@@ -103,18 +106,18 @@ def grade_with(o: GradeOptions) -> Rows:
     with gb:  # recording and reporting: here only, by the process that owns the gradebook
         write_course_folders(course_root(out), spec)
         for result in plan.kept.values():
-            _store(gb, spec, result, by_student[result.student], out, mathjax, penalties)
+            _store(gb, spec, result, by_student[result.student], out, penalties)
         bar = tqdm(total=len(subs), initial=len(plan.kept), desc=f"grading {spec.name}", unit="student",
                    disable=not o.progress)
         for result in pipeline.grade_submissions(spec, plan, seed, limits_of, o.unsafe_no_sandbox, o.jobs,
                                                  o.scheduler, workers):
             cache.save_result(out, result)
-            _store(gb, spec, result, by_student[result.student], out, mathjax, penalties)
+            _store(gb, spec, result, by_student[result.student], out, penalties)
             bar.update(1)
         bar.close()
-        # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
-        standings = refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
-                            skipped=skipped, cached=len(plan.kept))
+        # Every output (pages, logs, summary, histogram, grades.csv) of every graded student, from the gradebook.
+        standings = refresh(gb, spec, out, mathjax=o.mathjax, skipped=skipped, cached=len(plan.kept),
+                            seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).")
         rows = _rows(export_rows(gb, [spec.name]), subs, standings)
     rows.ran, rows.cached, rows.skipped = len(plan.todo), len(plan.kept), skipped
     rows.held, rows.missing = _isolation(out / "summary.md", o.unsafe_no_sandbox,
@@ -147,16 +150,12 @@ def _admitted(gb, spec: Assignment, subs: list[Submission], o: GradeOptions) -> 
     return subs, {s.student: pipeline.student_limits(o.limits, factors.get(s.student)) for s in subs}
 
 
-def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
-           penalties) -> None:
-    """One student's result into the gradebook, then rendered from the record: nbgrader's autograded notebook, the
-    feedback page, the log."""
+def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, penalties) -> None:
+    """One student's result into the gradebook (its scores, the late penalty) and nbgrader's autograded notebook;
+    the feedback page and the log are rendered from the record with every other output (``refresh``)."""
     record(gb, spec, result, sub.timestamp)
     settle(gb, spec, result.student, penalties)
-    st = standing(gb, spec, result.student, result)
     write_autograded(course_root(out), spec, result, sub)
-    write_feedback(out, spec, result, mathjax, st)
-    write_log(out / "logs" / f"{result.student}.log", result, st)
 
 
 def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[str], list[str]]:
@@ -192,8 +191,8 @@ def _penalties(course: Course):
     return late_penalties(*course.config_files)
 
 
-def _refresh(gb, spec: Assignment, course: Course, students: list[str]) -> None:
-    refresh(gb, spec, course.out(spec.name), feedback_for=students)
+def _refresh(gb, spec: Assignment, course: Course) -> None:
+    refresh(gb, spec, course.out(spec.name))
 
 
 def score(course: Course, assignment: str, student: str, question: str, points: float | None = None,
@@ -204,7 +203,7 @@ def score(course: Course, assignment: str, student: str, question: str, points: 
         edits.set_score(gb, spec, student, question, points, comment, clear)
         settle(gb, spec, student, _penalties(course))
         st = standing(gb, spec, student)
-        _refresh(gb, spec, course, [student])
+        _refresh(gb, spec, course)
     return spec, st
 
 
@@ -229,7 +228,7 @@ def extend(course: Course, assignment: str, student: str, due_seconds: float | N
         st = None
         if sid in graded_students(gb, spec.name):
             settle(gb, spec, sid, _penalties(course))
-            _refresh(gb, spec, course, [sid])
+            _refresh(gb, spec, course)
             st = standing(gb, spec, sid)
     return Extended(sid, known, st)
 
@@ -241,7 +240,7 @@ def exclude(course: Course, assignment: str, student: str, reason: str | None, u
         sid = student_id(student)
         edits.set_excluded(gb, spec.name, sid, reason, undo)
         if course.out(spec.name).is_dir():
-            _refresh(gb, spec, course, [sid] if undo else [])
+            _refresh(gb, spec, course)
     return sid
 
 
@@ -255,7 +254,7 @@ def review(course: Course, assignment: str, student: str, note: str | None, undo
         if result is None or not result.review:
             raise UsageError(f"{sid}'s submission of {spec.name} does not need a human look: nothing to review")
         edits.set_reviewed(gb, spec, sid, result, note, undo)
-        _refresh(gb, spec, course, [sid])
+        _refresh(gb, spec, course)
     return sid
 
 
@@ -270,7 +269,7 @@ def duedate(course: Course, assignment: str, when: dt.datetime | None) -> tuple[
         for s in students:
             settle(gb, spec, s, penalties)
         if course.out(spec.name).is_dir():
-            _refresh(gb, spec, course, students)
+            _refresh(gb, spec, course)
         late = [s for s in students if standing(gb, spec, s).seconds_late > 0]
     return students, late
 

@@ -299,6 +299,20 @@ def softmax(x, axis=-1):
     assert float(csv_rows(tmp_path / "grading" / A / "grades.csv")[(A, "hangs")]["score"]) == 10.0
 
 
+def test_the_grading_folder_is_private_whichever_command_makes_it(tmp_path):
+    """The term's folder and gradebook hold every student's scores: made private (700, 600) also by a first command
+    that is not `grade` (before, `roster` or `duedate` first left grading/ world-readable, mode 755)."""
+    import stat
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,first_name,last_name,email\nada,Ada,Lovelace,ada@example.org\n")
+    assert commands.run("roster", [str(roster), "--out-root", str(tmp_path / "grading")]) == 0
+    assert commands.run("duedate", [A, "2026-12-01 23:59", "--out-root", str(tmp_path / "term2")]) == 0
+    for root in (tmp_path / "grading", tmp_path / "term2"):
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        assert stat.S_IMODE((root / "gradebook.db").stat().st_mode) == 0o600
+
+
 def test_a_usage_error_is_one_line_and_exit_status_2(tmp_path, capsys):
     """Library code raises; the command prints ``error: ...`` (no traceback) and exits 2: nothing was graded."""
     status = commands.run("grade", [A, str(tmp_path / "nowhere"), "--out", str(tmp_path / "grading" / A), "--quiet"])

@@ -26,10 +26,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from autograder.errors import SetupError
-from autograder.course import CONFIG, interpreter_on_path
+from autograder.course import CONFIG, interpreter_on_path, private_dir
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment
 
@@ -62,14 +63,18 @@ def gradebook_url(db: str) -> str:
 
 def open_gradebook(url: str):
     """nbgrader's ``Gradebook`` at ``url`` (created or migrated if needed), with the course's three tables; a clear
-    error (the URL's password hidden) instead of a traceback when it cannot be opened."""
+    error (the URL's password hidden) instead of a traceback when it cannot be opened. A gradebook file made here,
+    and its folder, are private (600, 700) whichever command makes them first: they hold every student's scores."""
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
     interpreter_on_path()
     url = gradebook_url(url)
+    made = None
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url[len("sqlite:///"):])
+        private_dir(path.parent)
+        made = None if path.exists() else path
     _fast_alembic_version()
     try:
         gb = Gradebook(url)
@@ -78,6 +83,8 @@ def open_gradebook(url: str):
     for statement in _TABLES:
         gb.db.execute(text(statement))
     gb.db.commit()
+    if made is not None and made.exists():
+        os.chmod(made, 0o600)
     return gb
 
 
