@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from autograder import code_messages
 from autograder.course import LOCALES
 
 LANG = "zh_CN"
@@ -52,11 +53,24 @@ def read_catalog(path: Path):
 
 
 def translations(assignment: str) -> dict[str, str]:
-    """msgid -> translation of the complete, non-fuzzy messages of the assignment's catalog."""
+    """msgid -> translation of the complete, non-fuzzy instruction (Markdown) messages of the assignment's catalog."""
     path = catalog_path(assignment)
     if not path.exists():
         return {}
-    return {m.id: m.string for m in read_catalog(path) if m.id and m.string and not m.fuzzy}
+    return {m.id: m.string for m in read_catalog(path) if m.id and m.string and not m.fuzzy and not m.context}
+
+
+def code_translations(assignment: str) -> dict[tuple[str, str], str]:
+    """(kind, msgid) -> translation of the complete, non-fuzzy code-cell messages of the assignment's catalog."""
+    path = catalog_path(assignment)
+    if not path.exists():
+        return {}
+    return {(m.context, m.id): m.string for m in read_catalog(path) if m.id and m.string and not m.fuzzy and m.context}
+
+
+def translate_code(source: str, table: dict[tuple[str, str], str]) -> str:
+    """A code cell with every message translated by ``table`` (``code_translations``); the code itself unchanged."""
+    return code_messages.translate(source, lambda kind, text: table.get((kind, text)))
 
 
 def translate_markdown(text: str, table: dict[str, str]) -> str:

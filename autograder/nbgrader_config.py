@@ -12,8 +12,11 @@ the same scores, students and due dates.
 
 Environment variables (all optional):
 
-* ``ATTN_COURSE_DIR``: the course folder (default ``~/attention-course``);
-* ``ATTN_COURSE_ID``: nbgrader's course id in the exchange (default ``attention``);
+* ``ATTN_LANGUAGE``: ``zh`` for the Chinese class: the release is ``exercises/zh/`` (made by
+  ``python -m autograder translate``), and the class is its own course in the exchange, ``attention-zh``, with its
+  own course folder ``~/attention-course-zh`` (default ``en``: ``exercises/``, ``attention``, ``~/attention-course``);
+* ``ATTN_COURSE_DIR``: the course folder (default ``~/attention-course``, or ``~/attention-course-zh``);
+* ``ATTN_COURSE_ID``: nbgrader's course id in the exchange (default ``attention``, or ``attention-zh``);
 * ``ATTN_EXCHANGE``: the exchange root (default nbgrader's ``/srv/nbgrader/exchange``);
 * ``ATTN_GRADEBOOK``: the gradebook URL nbgrader uses (default the term's, ``sqlite:///<checkout>/grading/gradebook.db``;
   ``python -m autograder nbgrader --out-root DIR`` or ``--db URL`` sets it as every other command's options do).
@@ -27,14 +30,15 @@ c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this 
 # The course's paths are defined once, in autograder/course.py; nbgrader may run from anywhere.
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent.parent))
-from autograder.course import EXERCISES, SOLUTIONS, Course, course_dir, interpreter_on_path  # noqa: E402
+from autograder.course import EXERCISES, SOLUTIONS, Course, class_suffix, course_dir, interpreter_on_path  # noqa: E402
 
+# The Chinese class (ATTN_LANGUAGE=zh) is its own course: release exercises/zh/, course id and folder with "-zh".
 c.CourseDirectory.root = str(course_dir())
-c.CourseDirectory.course_id = os.environ.get("ATTN_COURSE_ID") or "attention"
+c.CourseDirectory.course_id = os.environ.get("ATTN_COURSE_ID") or f"attention{class_suffix()}"
 # Absolute: read from the checkout whatever the course folder is. (nbgrader's generate_assignment cannot take an
 # absolute source folder; `python -m autograder release` runs it with the checkout as root.)
 c.CourseDirectory.source_directory = str(SOLUTIONS)
-c.CourseDirectory.release_directory = str(EXERCISES)
+c.CourseDirectory.release_directory = str(EXERCISES / "zh" if class_suffix() else EXERCISES)
 # One gradebook for the term: the one the grader writes, not a second one in the course folder.
 c.CourseDirectory.db_url = os.environ.get("ATTN_GRADEBOOK") or Course().db_url
 if os.environ.get("ATTN_EXCHANGE"):

@@ -12,6 +12,7 @@ them); the commands (``autograder.commands``) only parse arguments and print wha
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -20,17 +21,20 @@ from pathlib import Path
 
 from autograder.course import Course, interpreter_on_path, private_dir, secure
 from autograder.errors import UsageError
-from autograder.gradebook import cache, edits
+from autograder.gradebook import cache, edits, identity
 from autograder.gradebook.nbgrader_layout import course_root, write_autograded, write_course_folders
 from autograder.gradebook.standing import Standing, export_rows, standing
 from autograder.gradebook.store import (db_url, ensure_assignment, excluded, graded_students, late_penalties,
                                         open_gradebook, record, settle, time_factors)
+from autograder.gradebook.term_total import CONFIG_NAME, load_config
 from autograder.grading import pipeline, sandbox
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment, load_assignment
 from autograder.grading.submission import Submission, student_id
+from autograder.reasons import R
 from autograder.reports.refresh import refresh
-from autograder.reports.report import append_isolation
+from autograder.reports.report import append_isolation, write_csv
+from autograder.reports.term_grades import write_term_grades
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +98,13 @@ def grade_with(o: GradeOptions) -> Rows:
     seed = pipeline.run_seed(work, o.seed)
     for folder in ("logs", "feedback"):
         (out / folder).mkdir(exist_ok=True)
-    subs, skipped = pipeline.collect_submissions(o.submissions, spec, o.students, o.timestamps)
     gb = _term_gradebook(o)
+    try:  # with a roster, every source's identity becomes the roster's id (autograder.gradebook.identity)
+        subs, skipped = pipeline.collect_submissions(o.submissions, spec, o.students, o.timestamps,
+                                                     resolve=lambda found: identity.resolve(gb, found))
+    except BaseException:
+        gb.close()
+        raise
     subs, limits_of = _admitted(gb, spec, subs, o)
     penalties = late_penalties(out.parent / "nbgrader_config.py")  # the course's configuration wins
     plan = pipeline.plan(spec, subs, seed, limits_of, o.unsafe_no_sandbox, o.force,
@@ -154,6 +163,11 @@ def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Pa
     """One student's result into the gradebook (its scores, the late penalty) and nbgrader's autograded notebook;
     the feedback page and the log are rendered from the record with every other output (``refresh``)."""
     record(gb, spec, result, sub.timestamp)
+    if sub.lms:  # the LMS's own id, from its download: what its export matches (never made up from a name)
+        student = gb.find_student(result.student)
+        if not student.lms_user_id:
+            student.lms_user_id = ":".join(sub.lms)
+            gb.db.commit()
     settle(gb, spec, result.student, penalties)
     write_autograded(course_root(out), spec, result, sub)
 
@@ -279,3 +293,59 @@ def roster(course: Course, path: Path) -> tuple[int, int]:
     with open_gradebook(course.db_url) as gb:
         count = edits.import_roster(gb, path)
         return count, len(gb.students)
+
+
+def link(course: Course, source: str, target: str) -> identity.Linked:
+    """Merge the student ``source`` into ``target`` (``autograder.gradebook.identity.link``), then move their kept
+    results and nbgrader's autograded notebooks and rewrite every output of each assignment that moved (and the
+    term's totals)."""
+    with _existing(course) as gb:
+        done = identity.link(gb, source, target)
+        penalties = _penalties(course)
+        for name in done.assignments:
+            spec = load_assignment(name)
+            out = course.out(name)
+            _move_files(out, spec, done.source, done.target)
+            settle(gb, spec, done.target, penalties)  # the late penalty under the target's extension
+            if out.is_dir():
+                _refresh(gb, spec, course)
+        if not done.assignments and (course.root / "grades.csv").exists():  # only the term-wide rows change
+            write_csv(course.root / "grades.csv", export_rows(gb))
+            try:
+                write_term_grades(gb, course.root)
+            except UsageError as exc:
+                log.warning("%s", exc)
+    return done
+
+
+def _move_files(out: Path, spec: Assignment, source: str, target: str) -> None:
+    """The kept result and nbgrader's autograded notebook of ``source`` become ``target``'s; the old feedback page
+    and log go (``refresh`` writes the target's)."""
+    kept = cache.results_dir(out) / f"{source}.json"
+    if kept.is_file():
+        data = json.loads(kept.read_text())
+        data["student"] = target
+        (cache.results_dir(out) / f"{target}.json").write_text(json.dumps(data))
+        kept.unlink()
+    old = course_root(out) / "autograded" / source / spec.name
+    if old.is_dir():
+        new = course_root(out) / "autograded" / target / spec.name
+        new.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(new, ignore_errors=True)
+        old.rename(new)
+        if not any(old.parent.iterdir()):
+            old.parent.rmdir()
+    shutil.rmtree(out / "feedback" / source, ignore_errors=True)
+    (out / "logs" / f"{source}.log").unlink(missing_ok=True)
+
+
+def term_grades(course: Course, config: Path | None = None):
+    """The term's totals (``autograder.gradebook.term_total``) written to ``ROOT/term-grades.csv`` from
+    ``config`` (default ``ROOT/term.toml``); returns (totals, the configuration)."""
+    path = Path(config) if config else course.root / CONFIG_NAME
+    cfg = load_config(path)
+    if cfg is None:
+        raise UsageError(str(R("term_config_bad", path=str(path), problem="no such file (docs/grading.md, "
+                                                                          "'A term total', shows one)")))
+    with _existing(course) as gb:
+        return write_term_grades(gb, course.root, cfg), cfg

@@ -212,3 +212,10 @@ def test_grading_a_canvas_export_records_scores_and_submission_times(tmp_path):
     assert got == {"doejane_101": (samples["correct"].score, "2026-11-20 09:30:00"),
                    "roebob_102": (samples["wrong-cosine"].score, "2026-11-22 23:59:58")}
     assert "LATE" in (tmp_path / "out" / "logs" / "roebob_102.log").read_text()
+    # The LMS's own ids, from the download's names, are kept in the gradebook for the Canvas export (issue 23).
+    import sqlite3
+
+    dbs = [p for p in (tmp_path / "gradebook.db", tmp_path / "out" / "gradebook.db") if p.is_file()]
+    with sqlite3.connect(dbs[0]) as db:
+        ids = dict(db.execute("select id, lms_user_id from student"))
+    assert ids == {"doejane_101": "canvas:101", "roebob_102": "canvas:102"}

@@ -225,6 +225,20 @@ def test_late_penalty_from_a_timestamps_file_or_mtime_and_our_duedate_command(co
         regrade(course, timestamps=bad)
 
 
+def test_an_extension_given_before_the_due_date_applies_once_it_is_set(course):
+    """``extend --days`` on an assignment with no due date yet is kept, and counts once ``duedate`` sets one."""
+    (course / "grading" / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    assert cli(course, "extend", A, "correct", "--days", "2") == 0
+    stamps = course / "stamps.csv"
+    stamps.write_text("student_id,timestamp\ncorrect,2026-11-21T12:00:00Z\nwrong-cosine,2026-11-21T12:00:00Z\n")
+    regrade(course, timestamps=stamps)
+    assert cli(course, "duedate", A, "2026-11-20 12:00:00+00:00") == 0
+    got = csv_rows(course / "grading" / A / "grades.csv")
+    assert float(got[(A, "correct")]["score"]) == CLASS["correct"]  # a day late, within its two-day extension
+    assert float(got[(A, "wrong-cosine")]["score"]) == 0.0  # a day late, no extension: penalty "zero"
+
+
 def test_partial_runs_keep_the_class_view(course):
     """Regrading one student (--student), or a folder holding only one resubmission, never shrinks the summary."""
     rows = regrade(course, students=["wrong-cosine"], force=True)
@@ -332,13 +346,13 @@ def test_make_targets_pass_options():
     def dry(*args):
         return subprocess.run(["make", "-n", "STAMP=", *args], capture_output=True, text=True, cwd=REPO).stdout
 
-    assert '-m autograder grade "03-qkv" "subs" --student alice --student bob' in dry(
+    assert "-m autograder grade '03-qkv' 'subs' --student alice --student bob" in dry(
         "grade", "ASSIGNMENT=03-qkv", "SUBMISSIONS=subs", "ARGS=--student alice --student bob")
-    assert '-m autograder score "03-qkv" "alice" "cosine-tests" 1.5' in dry(
+    assert "-m autograder score '03-qkv' 'alice' 'cosine-tests' 1.5" in dry(
         "score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests", "POINTS=1.5", "COMMENT=see notes")
-    assert '--comment "see notes"' in dry("score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests",
+    assert "--comment 'see notes'" in dry("score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests",
                                           "COMMENT=see notes")
-    assert '-m autograder extend "03-qkv" "alice" --days 2' in dry("extend", "ASSIGNMENT=03-qkv", "STUDENT=alice",
+    assert "-m autograder extend '03-qkv' 'alice' --days 2" in dry("extend", "ASSIGNMENT=03-qkv", "STUDENT=alice",
                                                                     "ARGS=--days 2")
     missing = subprocess.run(["make", "-n", "STAMP=", "score", "ASSIGNMENT=03-qkv"], capture_output=True, text=True,
                              cwd=REPO)

@@ -25,7 +25,9 @@ USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder
   exclude ASSIGNMENT STUDENT [--reason TEXT]     leave a student out of an assignment
   review ASSIGNMENT STUDENT --note TEXT          a flagged submission was looked at: it no longer needs a look
   duedate ASSIGNMENT WHEN                        the assignment's due date (late penalties)
-  roster FILE.csv                                import the class list (id, first_name, last_name, email)
+  roster FILE.csv                                import the class list (id, first_name, last_name, email, LMS ids)
+  link SOURCE TARGET                             one person under two ids: merge SOURCE into TARGET
+  term [--config term.toml]                      the term's totals (weights, lowest dropped, letters)
   export ASSIGNMENT --format canvas|moodle|nbgrader [--out FILE.csv]
                                                  grades in the format an LMS gradebook imports
   nbgrader COMMAND [ARGS ...]                    nbgrader with the course's configuration (exchange)
@@ -53,7 +55,8 @@ def _logging() -> None:
 #: matters (nbgrader alone takes seconds to import), and ``release`` needs nothing of grading.
 COMMANDS = {"grade": ("grade", "main"), "score": ("instructor", "score"), "extend": ("instructor", "extend"),
             "exclude": ("instructor", "exclude"), "review": ("instructor", "review"),
-            "duedate": ("instructor", "duedate"), "roster": ("instructor", "roster"), "export": ("export", "main"),
+            "duedate": ("instructor", "duedate"), "roster": ("instructor", "roster"), "link": ("instructor", "link"),
+            "term": ("instructor", "term_total"), "export": ("export", "main"),
             "release": ("authoring", "release"), "translate": ("authoring", "translate"),
             "nbgrader": ("authoring", "nbgrader"), "release-feedback": ("authoring", "release_feedback")}
 

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.errors import UsageError
 from autograder.course import DEFAULT_ROOT
+from autograder.errors import UsageError
+from autograder.gradebook.term_total import CONFIG_NAME
 from autograder.reports import export as lms
 
 
@@ -18,6 +19,13 @@ def default_db(assignment: str) -> str:
             return f"sqlite:///{path}"
     raise UsageError(f"no gradebook found (looked for grading/gradebook.db and grading/{assignment}/gradebook.db); "
                      "grade first, or pass --db URL")
+
+
+def default_term(db: str) -> Path | None:
+    """``term.toml`` in the folder of a SQLite gradebook (the term's grading folder), else ``grading/term.toml``."""
+    if db.startswith("sqlite:///"):
+        return Path(db.removeprefix("sqlite:///")).parent / CONFIG_NAME
+    return DEFAULT_ROOT / CONFIG_NAME
 
 
 def main(argv: list[str]) -> int:
@@ -37,6 +45,9 @@ def main(argv: list[str]) -> int:
                              "to create a new assignment)")
     parser.add_argument("--out-of", type=float, default=None,
                         help="rescale scores to this many points (the LMS assignment's maximum; default: as graded)")
+    parser.add_argument("--term", type=Path, default=None,
+                        help="the term's configuration (default: term.toml beside the gradebook); if it exists, "
+                             "Canvas and Moodle get the term total (and letter) as columns")
     args = parser.parse_args(argv)
     if args.out_of is not None and args.out_of <= 0:
         parser.error("--out-of takes a positive number of points")
@@ -45,11 +56,14 @@ def main(argv: list[str]) -> int:
     if args.fmt == "nbgrader" and (args.roster or args.out_of):
         parser.error("--roster and --out-of are for the canvas and moodle formats")
     out = args.out or DEFAULT_ROOT / args.assignment / f"grades-{args.fmt}.csv"
-    unmatched = lms.export(args.assignment, args.fmt, out, args.db or default_db(args.assignment),
-                           roster=lms.read_roster(args.roster), column=args.canvas_column, out_of=args.out_of)
-    print(f"wrote {out}")
+    db = args.db or default_db(args.assignment)
+    term = args.term or default_term(db)
+    unmatched = lms.export(args.assignment, args.fmt, out, db, roster=lms.read_roster(args.roster),
+                           column=args.canvas_column, out_of=args.out_of, term=term)
+    print(f"wrote {out}" + (f" and {lms.questions_path(out)}" if args.fmt == "nbgrader" else "")
+          + f" (report: {lms.report_path(out)})")
     if unmatched:
-        print(f"left out {len(unmatched)} student(s) the LMS cannot match (no {args.fmt} id in the student id and none "
-              f"in --roster): {', '.join(unmatched)}", file=sys.stderr)
+        for reason in lms.left_out(unmatched, args.fmt):
+            print(f"left out: {reason}", file=sys.stderr)
         return 1
     return 0

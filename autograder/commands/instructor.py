@@ -15,6 +15,8 @@ from autograder import term
 from autograder.course import Course
 from autograder.errors import UsageError
 from autograder.grading.submission import parse_timestamp
+from autograder.reasons import R
+from autograder.reports.term_grades import CSV_NAME
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -152,13 +154,35 @@ def roster(argv: list[str]) -> int:
     parser = _parser("roster", "Import the class list into the term's gradebook (like `nbgrader db student import`):\n"
                      "a CSV file with a header and the columns id (or student_id), first_name, last_name, email\n"
                      "(optional: lms_user_id). Students are added or updated; a student on the roster who submits\n"
-                     "nothing gets 0 in grades.csv, as in `nbgrader export`.\n\n"
-                     "  python -m autograder roster students.csv")
+                     "nothing gets 0 in grades.csv, as in `nbgrader export`. Once a roster exists, every submission\n"
+                     "is matched to a roster id by what its source says (exchange or file name = id, e-mail,\n"
+                     "login_id or name; Canvas user id lms_user_id/canvas_user_id and sortable_name; Moodle\n"
+                     "moodle_id and full_name); one that matches nobody is not graded and summary.md lists it as\n"
+                     "'not on the roster'. Optional columns: email, lms_user_id (or canvas_user_id), login_id,\n"
+                     "sortable_name, moodle_id, full_name.\n"
+                     "\n  python -m autograder roster students.csv")
     parser.add_argument("csv", type=Path, help="the roster, a CSV file")
     _common(parser)
     args = parser.parse_args(argv)
     count, total = term.roster(_course(args), args.csv)
     print(f"{count} student(s) read from {args.csv}; the gradebook has {total} student(s)")
+    return 0
+
+
+def link(argv: list[str]) -> int:
+    parser = _parser("link", "One person under two ids (e.g. 'alice' from the exchange and 'liddellalice_1001' from a\n"
+                     "Canvas download before the roster said who that is): merge SOURCE into TARGET. Every\n"
+                     "submission of SOURCE, with its scores, comments and late penalty, and every extension,\n"
+                     "exclusion and review becomes TARGET's; SOURCE's id and identities name TARGET from now on;\n"
+                     "every output (grades.csv, summaries, feedback, the term's totals) is rewritten. Refused, with\n"
+                     "nothing changed, if both have a submission of one assignment.\n\n"
+                     "  python -m autograder link liddellalice_1001 alice")
+    parser.add_argument("source", help="the id to merge (it disappears)")
+    parser.add_argument("target", help="the id to keep (the roster's)")
+    _common(parser)
+    args = parser.parse_args(argv)
+    done = term.link(_course(args), args.source, args.target)
+    print(R("linked", source=done.source, target=done.target, assignments=", ".join(done.assignments) or "-"))
     return 0
 
 
@@ -180,4 +204,25 @@ def review(argv: list[str]) -> int:
         parser.error("give --note (what you checked), or --undo")
     sid = term.review(_course(args), args.assignment, args.student, args.note, args.undo)
     print(f"{sid}: {args.assignment} " + ("flagged again for a human look" if args.undo else f"reviewed ({args.note})"))
+    return 0
+
+
+def term_total(argv: list[str]) -> int:
+    parser = _parser("term", "The term's totals, from one configuration file (default OUT_ROOT/term.toml; the keys\n"
+                     "are documented in docs/grading.md, 'A term total'): weights per assignment, each student's\n"
+                     "lowest k dropped, letters from cut-offs, exclusions not counted or counted as 0. Writes\n"
+                     "OUT_ROOT/term-grades.csv and term-grades.report.txt (every command that changes the record\n"
+                     "rewrites them too), and prints one line per student.\n\n"
+                     "  python -m autograder term\n"
+                     "  python -m autograder term --config other-weights.toml")
+    parser.add_argument("--config", type=Path, default=None, help="the configuration (default OUT_ROOT/term.toml)")
+    _common(parser)
+    args = parser.parse_args(argv)
+    course = _course(args)
+    totals, cfg = term.term_grades(course, args.config)
+    for t in totals:
+        shown = "" if t.total is None else f"{t.total:g}"
+        dropped = f"\t({R('term_dropped', assignments=', '.join(t.dropped))})" if t.dropped else ""
+        print(f"{t.student}\t{shown}\t{t.letter}{dropped}")
+    print(R("term_written", n=len(totals), path=str(course.root / CSV_NAME)))
     return 0

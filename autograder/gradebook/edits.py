@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from autograder.errors import UsageError
+from autograder.gradebook import identity
 from autograder.gradebook.store import ensure_assignment, graded_students
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment
@@ -107,9 +108,14 @@ def set_duedate(gb, spec: Assignment, duedate: dt.datetime | None) -> None:
 
 def import_roster(gb, path: Path) -> int:
     """Students from a CSV file (``nbgrader db student import``'s format: ``id,first_name,last_name,email``;
-    ``student_id`` is accepted for ``id``, and ``lms_user_id`` is kept). Returns how many rows were read."""
+    ``student_id`` is accepted for ``id``, and ``lms_user_id`` is kept), with every identity the roster gives
+    (``autograder.gradebook.identity.COLUMNS``). Returns how many rows were read."""
     rows = read_student_table(path, ("id", "student_id"), "roster")
     for _, sid, row in rows:
         fields = {f: row[f] or None for f in ("first_name", "last_name", "email", "lms_user_id") if f in row}
         gb.update_or_create_student(sid, **fields)
+        # Every source's identity of this student (autograder.gradebook.identity): e-mail, Canvas and Moodle ids
+        # and names, so that each maps to this one id.
+        identity.set_identities(gb, sid, row, fields.get("first_name") or "", fields.get("last_name") or "")
+    gb.db.commit()
     return len(rows)

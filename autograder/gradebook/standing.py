@@ -148,7 +148,7 @@ def submission_scores(gb, assignment: str) -> tuple[list[dict], float]:
         if student.id in gone:
             continue
         name = " ".join(p for p in (student.first_name, student.last_name) if p)
-        rows.append({"student": student.id, "name": name,
+        rows.append({"student": student.id, "name": name, "lms_user_id": student.lms_user_id or "",
                      "score": max(0.0, float(sub.score) - float(sub.late_submission_penalty or 0.0)),
                      "timestamp": sub.timestamp})
     rows.sort(key=lambda r: r["student"])

@@ -222,7 +222,10 @@ def settle(gb, spec: Assignment, student: str, penalties) -> None:
     ``late_submission_penalty(student_id, score, total_seconds_late)``, clipped to [0, score])."""
     submission = gb.find_submission(spec.name, student)
     due_seconds, _ = extension(gb, spec.name, student)
-    submission.extension = dt.timedelta(seconds=due_seconds) if due_seconds else None
+    # nbgrader computes a submission's due date as the assignment's plus the extension, so an extension of an
+    # assignment with no due date yet stays only in our table until ``duedate`` gives one (then settle runs again).
+    has_due = submission.assignment.duedate is not None
+    submission.extension = dt.timedelta(seconds=due_seconds) if due_seconds and has_due else None
     gb.db.flush()
     notebook = gb.find_submission_notebook(spec.notebook, spec.name, student)
     notebook.late_submission_penalty = None

@@ -106,6 +106,18 @@ def is_bulk_export(path: Path) -> bool:
     return bool(lms) and not strays
 
 
+def is_class_zip(path: Path, notebook: str) -> bool:
+    """True when ``path`` is a plain zip of a class's ``<student>.ipynb`` files: several notebooks at its top
+    level, none named after the assignment's notebook (a student's own zip holds ``<notebook>.ipynb``)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = _top_names(zf)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+        return False
+    books = [n for n in names if n.endswith(".ipynb")]
+    return len(set(books)) > 1 and f"{notebook}.ipynb" not in books
+
+
 def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str, Reason]]]:
     """Unpack the export ``path`` into ``dest`` within the bounds of the module doc.
 

@@ -76,9 +76,15 @@ def student_limits(limits: sandbox.Limits, factor: float | None) -> sandbox.Limi
 # ------------------------------------------------------------------------------------------ stage 1: collect
 
 def collect_submissions(submissions: Path, spec: Assignment, students: list[str] | None = None,
-                        timestamps: str | Path | None = None) -> tuple[list[Submission], list[Skipped]]:
-    """Every submission in ``submissions`` (or only those of ``students``), with its time, and what was not graded."""
+                        timestamps: str | Path | None = None, resolve=None) -> tuple[list[Submission], list[Skipped]]:
+    """Every submission in ``submissions`` (or only those of ``students``), with its time, and what was not graded.
+
+    ``resolve(subs) -> (subs, skipped)``: each submission under the id the roster gives it (the gradebook's
+    ``autograder.gradebook.identity.resolve``), before ``students`` is applied."""
     subs, skipped = collect(Path(submissions), spec.name, spec.notebook)
+    if resolve is not None:
+        subs, unknown = resolve(subs)
+        skipped = skipped + unknown
     if students:
         wanted = [student_id(s) for s in students]
         unknown = sorted(set(wanted) - {s.student for s in subs})

@@ -37,6 +37,14 @@ class Submission:
     #: When the student submitted (naive UTC, as nbgrader's gradebook keeps it), or None if the layout does not
     #: say: nbgrader's ``timestamp.txt``, an LMS export's date, or ``grade --timestamps``. Late penalties use it.
     timestamp: datetime | None = None
+    #: Of an LMS submission of several files, the one graded (its time is the submission's).
+    graded_file: str | None = None
+    #: The LMS's own id of the student, from its download's names: ("canvas", user id) or ("moodle", participant).
+    lms: tuple[str, str] | None = None
+    #: Who the source says it is from, in its own terms, strongest first: ("name", a folder or file name),
+    #: ("canvas_user_id", n), ("sortable_name", "lovelaceada"), ("moodle_id", n), ("full_name", "Ada Lovelace").
+    #: The roster maps them to one student id (``autograder.gradebook.identity``).
+    claims: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

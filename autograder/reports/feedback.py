@@ -66,6 +66,7 @@ _EN = {
     "not_run": "Your notebook could not be run, so there is nothing more to show.", "answer": "your answer",
     "extra": "your cell", "test": "test", "locked": "given code", "did_not_run": "This cell did not run.",
     "passed": "passed", "day": "{n} day", "days": "{n} days", "hours": "{n} h", "minutes": "{n} min",
+    "seconds": "{n} s",
 }
 
 #: The page's own words in Chinese, for a submission of the Chinese release (``autograder.authoring.translate``). Reasons and
@@ -94,13 +95,16 @@ _ZH = {
     "set_by_grader_cell": "评分老师给定的分数：{got} / {points}",
     "comment": "评分老师的评语：",
     "day": "{n} 天", "days": "{n} 天", "hours": "{n} 小时", "minutes": "{n} 分钟",
+    "seconds": "{n} 秒",
 }
 
 
 def _late(seconds: float, T: dict = _EN) -> str:
     days, rest = divmod(int(round(seconds)), 86400)
     hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
+    minutes, seconds = divmod(rest, 60)
+    if not days and not hours and not minutes:  # under a minute: to the second, never "0 min"
+        return T["seconds"].format(n=seconds)
     parts = [T["day" if days == 1 else "days"].format(n=days)] if days else []
     parts += [T["hours"].format(n=hours)] if hours else []
     parts += [T["minutes"].format(n=minutes)] if minutes or not parts else []

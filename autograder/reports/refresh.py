@@ -1,16 +1,21 @@
 """Every output of an assignment, rewritten from the gradebook: what each command that changes the record calls."""
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 from autograder.course import secure
+from autograder.errors import UsageError
 from autograder.gradebook import cache
 from autograder.gradebook.nbgrader_layout import course_root
 from autograder.gradebook.standing import Standing, export_rows, placeholder, standing
 from autograder.gradebook.store import excluded, graded_students
 from autograder.grading.prepare import Assignment
 from autograder.reports.report import shared_mathjax, write_csv, write_feedback, write_log, write_summary
+from autograder.reports.term_grades import write_term_grades
+
+log = logging.getLogger(__name__)
 
 
 def refresh(gb, spec: Assignment, out: Path, *, mathjax: str | None = None, seed_note: str = "",
@@ -38,6 +43,10 @@ def refresh(gb, spec: Assignment, out: Path, *, mathjax: str | None = None, seed
             write_feedback(out, spec, kept[s], mathjax, standings[s])
     write_csv(out / "grades.csv", export_rows(gb, [spec.name]))
     write_csv(out.parent / "grades.csv", export_rows(gb))
+    try:  # the term's totals, if the term has a configuration (ROOT/term.toml)
+        write_term_grades(gb, out.parent)
+    except UsageError as exc:  # a wrong term.toml does not stop grading: it is said, and the totals wait
+        log.warning("%s", exc)
     if skipped is None:
         skipped = cache.kept_skipped(out)
     else:

@@ -160,16 +160,21 @@ def _windows(data: np.ndarray, rng, batch: int, n: int) -> np.ndarray:
 
 def train_lm(data: np.ndarray, vocab: CharVocab, causal: bool, steps: int = 400, batch: int = 32, block: int = 64,
              lr: float = 3e-3, warmup: int = 30, mask_p: float = 0.15, seed: int = 0, progress: bool = True,
-             **model_kwargs) -> LMResult:
+             unigram_init: bool = False, **model_kwargs) -> LMResult:
     """Train a GPT (``causal=True``: predict every next character, eq-causal-lm) or a BERT (``causal=False``:
     predict the characters hidden by ``mask_tokens``, eq-mlm) on random windows of ``data``, with AdamW,
-    linear warm-up and cosine decay."""
+    linear warm-up and cosine decay. ``unigram_init`` starts the output layer's bias at the log-frequencies of
+    the characters of ``data`` (the unigram model, eq-bigram with λ = 0)."""
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)  # the masking draws of the BERT objective
     model = TinyTransformerLM(vocab.size, causal, block=block, **model_kwargs)
+    if unigram_init:  # with thousands of characters, learning how common each one is would take many steps
+        counts = np.bincount(data, minlength=vocab.size) + 0.5
+        with torch.no_grad():
+            model.head.bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warmup, 0.5 * (1 + np.cos(np.pi * min(s, steps) / steps))))
