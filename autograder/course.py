@@ -30,8 +30,13 @@ def course_dir(env: dict[str, str] | None = None) -> Path:
     """The course folder the course's nbgrader_config.py names (``$ATTN_COURSE_DIR``, else ``~/attention-course``,
     or ``~/attention-course-zh`` for the Chinese class, ``ATTN_LANGUAGE=zh``)."""
     env = env if env is not None else dict(os.environ)
-    suffix = "-zh" if (env.get("ATTN_LANGUAGE") or "en").lower().startswith("zh") else ""  # the Chinese class
-    return Path(env.get("ATTN_COURSE_DIR") or Path.home() / f"attention-course{suffix}").expanduser().resolve()
+    return Path(env.get("ATTN_COURSE_DIR") or Path.home() / f"attention-course{class_suffix(env)}").expanduser().resolve()
+
+
+def class_suffix(env: dict[str, str] | None = None) -> str:
+    """``-zh`` for the Chinese class (``ATTN_LANGUAGE=zh``: its own course id and course folder), else ``""``."""
+    env = env if env is not None else dict(os.environ)
+    return "-zh" if (env.get("ATTN_LANGUAGE") or "en").lower().startswith("zh") else ""
 
 
 def interpreter_on_path() -> None:

@@ -11,8 +11,8 @@ them); the commands (``autograder.commands``) only parse arguments and print wha
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -23,15 +23,18 @@ from autograder.course import Course, interpreter_on_path, private_dir, secure
 from autograder.errors import UsageError
 from autograder.gradebook import cache, edits, identity
 from autograder.gradebook.nbgrader_layout import course_root, write_autograded, write_course_folders
-from autograder.gradebook.standing import Standing, standing
+from autograder.gradebook.standing import Standing, export_rows, standing
 from autograder.gradebook.store import (db_url, ensure_assignment, excluded, graded_students, late_penalties,
                                         open_gradebook, record, settle, time_factors)
+from autograder.gradebook.term_total import CONFIG_NAME, load_config
 from autograder.grading import pipeline, sandbox
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment, load_assignment
 from autograder.grading.submission import Submission, student_id
+from autograder.reasons import R
 from autograder.reports.refresh import refresh
-from autograder.reports.report import append_isolation, shared_mathjax, write_feedback, write_log
+from autograder.reports.report import append_isolation, write_csv
+from autograder.reports.term_grades import write_term_grades
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,10 @@ class GradeOptions:
     timestamps: str | Path | None = None
     scheduler: object = None                      # a Dask scheduler (address, file, cluster or client), or None
 
+    def __post_init__(self):
+        self.submissions, self.out = Path(self.submissions), Path(self.out)
+        self.limits = self.limits or sandbox.Limits()
+
 
 class Rows(list):
     """The rows of the grades CSV (graded students only), with what the run did: ``ran``, ``cached``, ``skipped``."""
@@ -73,7 +80,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     CSV of the students graded in this run. The gradebook is the term's (``OUT/../gradebook.db`` unless ``db``);
     ``summary.md``, the histogram and ``grades.csv`` describe every graded student of the assignment. The options
     are :class:`GradeOptions`'s."""
-    return grade_with(GradeOptions(assignment, Path(submissions), Path(out), seed, **options))
+    return grade_with(GradeOptions(assignment, submissions, out, seed, **options))
 
 
 def grade_with(o: GradeOptions) -> Rows:
@@ -91,7 +98,6 @@ def grade_with(o: GradeOptions) -> Rows:
     seed = pipeline.run_seed(work, o.seed)
     for folder in ("logs", "feedback"):
         (out / folder).mkdir(exist_ok=True)
-    mathjax = shared_mathjax(out, o.mathjax)
     gb = _term_gradebook(o)
     try:  # with a roster, every source's identity becomes the roster's id (autograder.gradebook.identity)
         subs, skipped = pipeline.collect_submissions(o.submissions, spec, o.students, o.timestamps,
@@ -109,21 +115,24 @@ def grade_with(o: GradeOptions) -> Rows:
     with gb:  # recording and reporting: here only, by the process that owns the gradebook
         write_course_folders(course_root(out), spec)
         for result in plan.kept.values():
-            _store(gb, spec, result, by_student[result.student], out, mathjax, penalties)
+            _store(gb, spec, result, by_student[result.student], out, penalties)
         bar = tqdm(total=len(subs), initial=len(plan.kept), desc=f"grading {spec.name}", unit="student",
                    disable=not o.progress)
         for result in pipeline.grade_submissions(spec, plan, seed, limits_of, o.unsafe_no_sandbox, o.jobs,
                                                  o.scheduler, workers):
             cache.save_result(out, result)
-            _store(gb, spec, result, by_student[result.student], out, mathjax, penalties)
+            _store(gb, spec, result, by_student[result.student], out, penalties)
             bar.update(1)
         bar.close()
-        # The class view (summary, histogram, grades.csv) is every graded student's, read from the gradebook.
-        standings = refresh(gb, spec, out, seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).",
-                            skipped=skipped, cached=len(plan.kept))
-    held, missing = _isolation(out / "summary.md", o.unsafe_no_sandbox, workers if o.scheduler is not None else None)
+        # Every output (pages, logs, summary, histogram, grades.csv) of every graded student, from the gradebook.
+        standings = refresh(gb, spec, out, mathjax=o.mathjax, skipped=skipped, cached=len(plan.kept),
+                            seed_note=f"Hidden-case seed kept in {work / 'seed'} (secret).")
+        rows = _rows(export_rows(gb, [spec.name]), subs, standings)
+    rows.ran, rows.cached, rows.skipped = len(plan.todo), len(plan.kept), skipped
+    rows.held, rows.missing = _isolation(out / "summary.md", o.unsafe_no_sandbox,
+                                         workers if o.scheduler is not None else None)
     secure(course_root(out), out)
-    return _rows(out, subs, standings, len(plan.todo), len(plan.kept), skipped, held, missing)
+    return rows
 
 
 def _term_gradebook(o: GradeOptions):
@@ -142,7 +151,7 @@ def _admitted(gb, spec: Assignment, subs: list[Submission], o: GradeOptions) -> 
     wanted = {student_id(s) for s in o.students or []}
     if wanted & set(gone):
         gb.close()
-        raise SystemExit(f"{', '.join(sorted(wanted & set(gone)))}: excluded from {spec.name} "
+        raise UsageError(f"{', '.join(sorted(wanted & set(gone)))}: excluded from {spec.name} "
                          f"(python -m autograder exclude {spec.name} ID --undo to grade them)")
     subs = [s for s in subs if s.student not in gone]
     factors = time_factors(gb, spec.name)
@@ -150,10 +159,9 @@ def _admitted(gb, spec: Assignment, subs: list[Submission], o: GradeOptions) -> 
     return subs, {s.student: pipeline.student_limits(o.limits, factors.get(s.student)) for s in subs}
 
 
-def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, mathjax: str | None,
-           penalties) -> None:
-    """One student's result into the gradebook, then rendered from the record: nbgrader's autograded notebook, the
-    feedback page, the log."""
+def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Path, penalties) -> None:
+    """One student's result into the gradebook (its scores, the late penalty) and nbgrader's autograded notebook;
+    the feedback page and the log are rendered from the record with every other output (``refresh``)."""
     record(gb, spec, result, sub.timestamp)
     if sub.lms:  # the LMS's own id, from its download: what its export matches (never made up from a name)
         student = gb.find_student(result.student)
@@ -161,10 +169,7 @@ def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Pa
             student.lms_user_id = ":".join(sub.lms)
             gb.db.commit()
     settle(gb, spec, result.student, penalties)
-    st = standing(gb, spec, result.student, result)
     write_autograded(course_root(out), spec, result, sub)
-    write_feedback(out, spec, result, mathjax, st)
-    write_log(out / "logs" / f"{result.student}.log", result, st)
 
 
 def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[str], list[str]]:
@@ -177,17 +182,12 @@ def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[
     return held, missing
 
 
-def _rows(out: Path, subs: list[Submission], standings: dict[str, Standing], ran: int, kept: int, skipped: list,
-          held: list, missing: list) -> Rows:
-    with (out / "grades.csv").open(newline="") as fh:
-        rows = Rows(csv.DictReader(fh))
+def _rows(table: list[dict], subs: list[Submission], standings: dict[str, Standing]) -> Rows:
+    """The assignment's rows of ``grades.csv`` (from the gradebook, as written) of the students graded in this run."""
     graded = {s.student for s in subs}
-    rows[:] = [r for r in rows if r["student_id"] in graded]
-    needs = {s for s, st in standings.items() if st.needs_review}
+    rows = Rows(r for r in table if r["student_id"] in graded)
     for row in rows:
-        row["needs_review"] = row["student_id"] in needs
-    rows.ran, rows.cached, rows.skipped = ran, kept, skipped
-    rows.held, rows.missing = held, missing
+        row["needs_review"] = standings[row["student_id"]].needs_review if row["student_id"] in standings else False
     return rows
 
 
@@ -205,8 +205,8 @@ def _penalties(course: Course):
     return late_penalties(*course.config_files)
 
 
-def _refresh(gb, spec: Assignment, course: Course, students: list[str]) -> None:
-    refresh(gb, spec, course.out(spec.name), feedback_for=students)
+def _refresh(gb, spec: Assignment, course: Course) -> None:
+    refresh(gb, spec, course.out(spec.name))
 
 
 def score(course: Course, assignment: str, student: str, question: str, points: float | None = None,
@@ -217,7 +217,7 @@ def score(course: Course, assignment: str, student: str, question: str, points: 
         edits.set_score(gb, spec, student, question, points, comment, clear)
         settle(gb, spec, student, _penalties(course))
         st = standing(gb, spec, student)
-        _refresh(gb, spec, course, [student])
+        _refresh(gb, spec, course)
     return spec, st
 
 
@@ -242,7 +242,7 @@ def extend(course: Course, assignment: str, student: str, due_seconds: float | N
         st = None
         if sid in graded_students(gb, spec.name):
             settle(gb, spec, sid, _penalties(course))
-            _refresh(gb, spec, course, [sid])
+            _refresh(gb, spec, course)
             st = standing(gb, spec, sid)
     return Extended(sid, known, st)
 
@@ -254,7 +254,7 @@ def exclude(course: Course, assignment: str, student: str, reason: str | None, u
         sid = student_id(student)
         edits.set_excluded(gb, spec.name, sid, reason, undo)
         if course.out(spec.name).is_dir():
-            _refresh(gb, spec, course, [sid] if undo else [])
+            _refresh(gb, spec, course)
     return sid
 
 
@@ -268,7 +268,7 @@ def review(course: Course, assignment: str, student: str, note: str | None, undo
         if result is None or not result.review:
             raise UsageError(f"{sid}'s submission of {spec.name} does not need a human look: nothing to review")
         edits.set_reviewed(gb, spec, sid, result, note, undo)
-        _refresh(gb, spec, course, [sid])
+        _refresh(gb, spec, course)
     return sid
 
 
@@ -283,7 +283,7 @@ def duedate(course: Course, assignment: str, when: dt.datetime | None) -> tuple[
         for s in students:
             settle(gb, spec, s, penalties)
         if course.out(spec.name).is_dir():
-            _refresh(gb, spec, course, students)
+            _refresh(gb, spec, course)
         late = [s for s in students if standing(gb, spec, s).seconds_late > 0]
     return students, late
 
@@ -308,12 +308,8 @@ def link(course: Course, source: str, target: str) -> identity.Linked:
             _move_files(out, spec, done.source, done.target)
             settle(gb, spec, done.target, penalties)  # the late penalty under the target's extension
             if out.is_dir():
-                _refresh(gb, spec, course, [done.target])
+                _refresh(gb, spec, course)
         if not done.assignments and (course.root / "grades.csv").exists():  # only the term-wide rows change
-            from autograder.gradebook.standing import export_rows
-            from autograder.reports.report import write_csv
-            from autograder.reports.term_grades import write_term_grades
-
             write_csv(course.root / "grades.csv", export_rows(gb))
             try:
                 write_term_grades(gb, course.root)
@@ -325,8 +321,6 @@ def link(course: Course, source: str, target: str) -> identity.Linked:
 def _move_files(out: Path, spec: Assignment, source: str, target: str) -> None:
     """The kept result and nbgrader's autograded notebook of ``source`` become ``target``'s; the old feedback page
     and log go (``refresh`` writes the target's)."""
-    import json
-
     kept = cache.results_dir(out) / f"{source}.json"
     if kept.is_file():
         data = json.loads(kept.read_text())
@@ -348,10 +342,6 @@ def _move_files(out: Path, spec: Assignment, source: str, target: str) -> None:
 def term_grades(course: Course, config: Path | None = None):
     """The term's totals (``autograder.gradebook.term_total``) written to ``ROOT/term-grades.csv`` from
     ``config`` (default ``ROOT/term.toml``); returns (totals, the configuration)."""
-    from autograder.gradebook.term_total import CONFIG_NAME, load_config
-    from autograder.reasons import R
-    from autograder.reports.term_grades import write_term_grades
-
     path = Path(config) if config else course.root / CONFIG_NAME
     cfg = load_config(path)
     if cfg is None:

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from autograder.errors import SetupError
 from autograder.gradebook import cache as cache_module
 from autograder.grading import sandbox
 from autograder.term import grade
@@ -176,7 +177,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     from tests.servers import free_port
 
     write(tmp_path / "subs", ["correct"])
-    with pytest.raises(SystemExit, match="cannot reach the Dask scheduler"):
+    with pytest.raises(SetupError, match="cannot reach the Dask scheduler"):
         grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", limits=hs.limits(), progress=False,
               scheduler=f"tcp://127.0.0.1:{free_port()}")
 
@@ -198,7 +199,7 @@ def test_command_line_has_scheduler_and_no_shard(capsys):
 def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
     """A worker whose ``autograder`` differs from the grader's stops the run instead of grading with other code."""
     from autograder.grading import distributed
-    from autograder.grading.collect import Submission
+    from autograder.grading.submission import Submission
     from autograder.grading.prepare import load_assignment
 
     write(tmp_path / "subs", ["correct"])
@@ -238,6 +239,6 @@ def test_a_gradebook_that_cannot_be_opened_is_a_clear_error(tmp_path):
     from tests.servers import free_port
 
     url = f"postgresql://grader:SECRET@127.0.0.1:{free_port()}/course"
-    with pytest.raises(SystemExit, match="cannot open the gradebook postgresql") as error:
+    with pytest.raises(SetupError, match="cannot open the gradebook postgresql") as error:
         grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", db=url, limits=hs.limits(), progress=False)
     assert "SECRET" not in str(error.value)

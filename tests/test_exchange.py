@@ -121,12 +121,16 @@ def test_exchange_release_submit_collect_grade_feedback(term, language):
     # The Chinese class is told apart only by ATTN_LANGUAGE: its course id and release come from the course's
     # nbgrader_config.py (the course folder is the test's own, as ATTN_COURSE_DIR would be for any class).
     course_id = "attention-zh" if zh else COURSE_ID
+    # The term's gradebook is the grader's (grade --out BASE/grading writes BASE/gradebook.db); nbgrader's own
+    # commands (collect, export) use it too, named by ATTN_GRADEBOOK as the course's configuration reads it.
+    gradebook = term["base"] / "gradebook.db"
     env = dict(os.environ, ATTN_COURSE_DIR=str(term["course"]), ATTN_EXCHANGE=str(term["exchange"]),
-               PYTHONPATH=f"{REPO}:{REPO / 'lib'}", ATTN_LANGUAGE=language)
+               PYTHONPATH=f"{REPO}:{REPO / 'lib'}", ATTN_LANGUAGE=language, ATTN_GRADEBOOK=f"sqlite:///{gradebook}")
     env.pop("ATTN_COURSE_ID", None)
     student = lambda *a: _as_student(*a, course_id=course_id)  # noqa: E731
     python = sys.executable
-    in_repo_before = {p for p in ("gradebook.db", "submitted", "autograded", "feedback") if (REPO / p).exists()}
+    in_repo = ("gradebook.db", "grading/gradebook.db", "submitted", "autograded", "feedback")
+    in_repo_before = {p for p in in_repo if (REPO / p).exists()}
 
     # Instructor: release.
     _timed("release_assignment", [python, "-m", "autograder", "nbgrader", "release_assignment", ASSIGNMENT],
@@ -162,11 +166,12 @@ def test_exchange_release_submit_collect_grade_feedback(term, language):
     course = term["course"]
     for user in term["users"]:
         assert (course / "submitted" / user / ASSIGNMENT / f"{NOTEBOOK}.ipynb").is_file()
-    with sqlite3.connect(course / "gradebook.db") as db:  # a whole gradebook, not a half-made one
+    with sqlite3.connect(gradebook) as db:  # a whole gradebook, not a half-made one
         tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
     assert {"student", "assignment", "alembic_version"} <= tables
-    # Student work and nbgrader's gradebook went to the course folder, none into the checkout.
-    assert {p for p in ("gradebook.db", "submitted", "autograded", "feedback") if (REPO / p).exists()} == in_repo_before
+    assert not (course / "gradebook.db").exists()  # one gradebook for the term, not a second one here
+    # Student work went to the course folder, the gradebook to the term's; none into the checkout.
+    assert {p for p in in_repo if (REPO / p).exists()} == in_repo_before
 
     # Instructor: grade the collected course folder, then hand the feedback back through the exchange.
     grading = term["base"] / "grading"
@@ -176,6 +181,11 @@ def test_exchange_release_submit_collect_grade_feedback(term, language):
         rows = list(csv.DictReader(fh))
     assert {r["student_id"]: float(r["score"]) for r in rows} == expected
     assert all(r["timestamp"] for r in rows), "the submission time of nbgrader's timestamp.txt is recorded"
+    # nbgrader's own export, through the wrapper, reads the same gradebook: the same scores.
+    _timed("nbgrader export", [python, "-m", "autograder", "nbgrader", "export", f"--to={term['base'] / 'export.csv'}"],
+           env=env, cwd=REPO)
+    with (term["base"] / "export.csv").open(newline="") as fh:
+        assert {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)} == expected
     _timed("release-feedback", [python, "-m", "autograder", "release-feedback", ASSIGNMENT, "--grading", str(grading)],
            env=env, cwd=REPO)
 

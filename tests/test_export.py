@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 
 from autograder.commands.export import main
+from autograder.errors import UsageError
 from tests.conftest import REPO
 
 
@@ -142,10 +143,10 @@ def test_nbgrader_format_is_nbgraders_own(gradebook, tmp_path):
 
 
 def test_unknown_assignment_or_gradebook_is_a_clear_error(gradebook, tmp_path):
-    with pytest.raises(SystemExit, match="no assignment '09-gpt-bert'"):
+    with pytest.raises(UsageError, match="no assignment '09-gpt-bert'"):
         main(["09-gpt-bert", "--format", "canvas", "--db", gradebook, "--out", str(tmp_path / "x.csv")])
     missing = tmp_path / "nowhere" / "gradebook.db"
-    with pytest.raises(SystemExit, match="no such gradebook"):
+    with pytest.raises(UsageError, match="no such gradebook"):
         main(["03-qkv", "--format", "moodle", "--db", f"sqlite:///{missing}", "--out", str(tmp_path / "y.csv")])
     assert not missing.exists() and not (tmp_path / "y.csv").exists()  # nothing made up, nothing written
 

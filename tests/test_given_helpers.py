@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from autograder.grading.checking import compare, rng_for
+from autograder.grading.cases import compare, rng_for
 from autograder.course import SOLUTIONS
 from autograder.grading.specs import all_specs
 

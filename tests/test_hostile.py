@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from autograder.errors import SetupError
 from autograder.grading import sandbox
 from autograder.reasons import render  # a stored reason is data: its English wording
 from autograder.term import grade
@@ -203,7 +204,7 @@ def test_forced_rerun_gives_identical_scores(tmp_path):
 def test_refuses_to_run_without_a_sandbox(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "available", lambda: (False, "bubblewrap (bwrap) is not installed"))
     (tmp_path / "subs").mkdir()
-    with pytest.raises(SystemExit, match="--unsafe-no-sandbox"):
+    with pytest.raises(SetupError, match="--unsafe-no-sandbox"):
         grade(hs.ASSIGNMENT, tmp_path / "subs", tmp_path / "out", progress=False)
 
 

@@ -164,6 +164,19 @@ def test_commands_are_reached_and_only_through_the_commands_room():
         assert callable(getattr(importlib.import_module(f"autograder.commands.{module}"), function)), command
 
 
+def test_library_code_raises_no_system_exit():
+    """Library code raises ``autograder.errors`` exceptions; only the command layer (argparse) exits."""
+    found = []
+    for name, path in modules().items():
+        if not name.startswith("autograder.") or room(name) in ("commands", "__main__"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Name) and node.id == "SystemExit" or \
+                    isinstance(node, ast.Attribute) and node.attr == "exit" and getattr(node.value, "id", "") == "sys":
+                found.append(f"{name}:{node.lineno}")
+    assert not found, found
+
+
 def test_the_graph_sees_imports_inside_functions():
     edges = {"a": {"b"}, "b": {"a"}, "c": set()}
     assert cycles(edges) == [["a", "b"]]

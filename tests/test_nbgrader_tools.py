@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -99,6 +100,43 @@ def test_export_matches_the_command_grades_csv(graded, tmp_path):
     exported = read(tmp_path / "export.csv")
     assert exported == read(root / hs.ASSIGNMENT / "grades.csv")
     assert {k: float(v) for k, v in exported.items()} == {**{n: hs.CASES[n].score for n in NAMES}, "stamped": hs.MAX}
+
+
+def test_the_wrapper_runs_nbgrader_on_the_terms_gradebook(graded, tmp_path):
+    """`python -m autograder nbgrader export` and `... db student list` read the gradebook the grader wrote (the
+    term's, named as for every command), not an empty one in the course folder. Before: an empty CSV, exit 0."""
+    base, root, db = graded
+    env = dict(os.environ, ATTN_COURSE_DIR=str(tmp_path / "course"))
+    env.pop("ATTN_GRADEBOOK", None)
+    exported = tmp_path / "export.csv"
+    for options in (["--out-root", str(root)], [f"--db={db}"]):
+        exported.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-m", "autograder", "nbgrader", *options, "export", f"--to={exported}"],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        with exported.open(newline="") as fh:
+            scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+        assert scores == {**{n: hs.CASES[n].score for n in NAMES}, "stamped": hs.MAX}, options
+    listed = subprocess.run([sys.executable, "-m", "autograder", "nbgrader", "--out-root", str(root), "db", "student",
+                             "list"], capture_output=True, text=True, env=env, timeout=300)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert all(name in listed.stdout for name in NAMES)
+    assert not (tmp_path / "course" / "gradebook.db").exists()
+
+
+def test_the_course_configuration_names_the_terms_gradebook(monkeypatch):
+    """nbgrader run with JUPYTER_CONFIG_PATH=autograder/ (or through the wrapper) uses the grader's gradebook."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from autograder.course import CONFIG, Course
+
+    def load():
+        return PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config().CourseDirectory
+
+    monkeypatch.delenv("ATTN_GRADEBOOK", raising=False)
+    assert load().db_url == Course().db_url == f"sqlite:///{(Course().root / 'gradebook.db').resolve()}"
+    monkeypatch.setenv("ATTN_GRADEBOOK", "sqlite:////elsewhere/gradebook.db")
+    assert load().db_url == "sqlite:////elsewhere/gradebook.db"
 
 
 def test_formgrader_review_of_a_flagged_submission_and_its_manual_score_survives(graded):

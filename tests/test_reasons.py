@@ -75,12 +75,44 @@ def test_nothing_words_a_reason_in_english_by_hand():
                     and getattr(node.func.value, "id", getattr(node.func.value, "attr", "")) == "notes"
                     and node.args and isinstance(node.args[0], (ast.JoinedStr, ast.Constant))):
                 offenders.append(f"{path.name}:{node.lineno}")
+            # what was not graded, and why (summary.md's "Not graded"): a Reason, not a sentence
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Skipped" and len(node.args) > 1
+                    and isinstance(node.args[1], (ast.JoinedStr, ast.Constant))):
+                offenders.append(f"{path.name}:{node.lineno}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
+                    and getattr(node.func.value, "id", "") == "refused" and node.args
+                    and isinstance(node.args[0], ast.Tuple) and len(node.args[0].elts) > 1
+                    and isinstance(node.args[0].elts[1], (ast.JoinedStr, ast.Constant))):
+                offenders.append(f"{path.name}:{node.lineno}")
             if isinstance(node, ast.FunctionDef) and node.name.startswith("compare"):
                 for ret in ast.walk(node):
                     if isinstance(ret, ast.Return) and isinstance(ret.value, (ast.JoinedStr, ast.Constant)) \
                             and ret.value is not None and getattr(ret.value, "value", 0) is not None:
                         offenders.append(f"{path.name}:{ret.lineno}")
     assert not offenders, offenders
+
+
+def test_the_instructors_notes_are_reasons_in_both_languages(tmp_path):
+    """What was not graded (summary.md) and the log's submission time and late penalty are Reason codes, worded
+    in English and Chinese like the rest; a list of skipped entries is kept as data and read back."""
+    from autograder.gradebook import cache
+    from autograder.grading.collect import collect
+    from autograder.grading.submission import Skipped
+
+    (tmp_path / ".hidden").write_text("x")
+    (tmp_path / "notes.pdf").write_text("x")
+    (tmp_path / "README").write_text("x")
+    _, skipped = collect(tmp_path, "03-qkv", "qkv")
+    by_name = {s.name: s.reason for s in skipped}
+    assert {by_name[".hidden"].code, by_name["notes.pdf"].code, by_name["README"].code} == \
+        {"skip_hidden", "skip_not_notebook", "skip_no_extension"}
+    assert render(by_name["notes.pdf"]) == "not a notebook or a zip archive (.pdf)"
+    assert all(re.search(r"[\u4e00-\u9fff]", render(r, "zh")) for r in by_name.values())
+    cache.save_skipped(tmp_path, skipped + [Skipped("old", "a sentence kept by an earlier version")])
+    assert cache.kept_skipped(tmp_path) == skipped + [Skipped("old", "a sentence kept by an earlier version")]
+    late = R("log_submitted_late", time="2026-12-02 10:00:00", duedate="2026-12-01 23:59:00", seconds=36060)
+    assert render(late) == "submitted: 2026-12-02 10:00:00 UTC, 36060 s after the due date 2026-12-01 23:59:00 UTC"
+    assert "截止时间" in render(late, "zh") and render(R("log_late_penalty", points=2.5), "zh") == "迟交扣分：2.5"
 
 
 def test_a_reason_is_stored_as_data_and_a_stored_string_renders_as_itself():

@@ -93,11 +93,15 @@ def test_a_formgrader_comment_on_an_answer_cell_reaches_the_page(course):
         row = gb.db.query(Comment).filter(Comment.cell_id == cell.id, Comment.notebook_id == notebook.id).one()
         row.manual_comment = "nice use of einsum"  # what the formgrader's API does on save
         gb.db.commit()
-        st = refresh(gb, spec, course / "grading" / A, feedback_for=["wrong-cosine"])["wrong-cosine"]
-    assert st.answer_comments == {answer: "nice use of einsum"}
+    # The next command that changes the record, whoever it is about, rewrites every output from it. Before, only
+    # the pages of the student the command named were rewritten: this page never showed the comment.
+    assert cli(course, "score", A, "correct", "attention-tests", "--comment", "fine") == 0
     page = (course / "grading" / A / "feedback" / "wrong-cosine" / A / "qkv.html").read_text()
     assert "nice use of einsum" in page
     assert "nice use of einsum" in (course / "grading" / A / "logs" / "wrong-cosine.log").read_text()
+    with open_gradebook(db_url(course / "grading")) as gb:
+        st = refresh(gb, spec, course / "grading" / A)["wrong-cosine"]
+    assert st.answer_comments == {answer: "nice use of einsum"}
 
 
 def test_review_clears_a_flag_with_a_note(tmp_path, capsys):

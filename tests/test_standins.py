@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from autograder.grading.checking import compare, rng_for
+from autograder.grading.cases import compare, rng_for
 from autograder.grading import standins
 from autograder.grading.specs import all_specs
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import commands
+from autograder.errors import UsageError
 from autograder.gradebook import edits
 from autograder.gradebook.standing import standing
 from autograder.gradebook.store import db_url, open_gradebook
@@ -218,7 +219,7 @@ def test_late_penalty_from_a_timestamps_file_or_mtime_and_our_duedate_command(co
     assert cli(course, "duedate", A, "--clear") == 0
     got = csv_rows(course / "grading" / A / "grades.csv")
     assert {s: float(got[(A, s)]["score"]) for s in CLASS} == CLASS
-    with pytest.raises(SystemExit, match="not a date"):
+    with pytest.raises(UsageError, match="not a date"):
         bad = course / "bad.csv"
         bad.write_text("student_id,timestamp\ncorrect,yesterday-ish\n")
         regrade(course, timestamps=bad)
@@ -250,7 +251,7 @@ def test_partial_runs_keep_the_class_view(course):
     summary = (course / "grading" / A / "summary.md").read_text()
     assert "2 submission(s)" in summary and "| correct | 12 |" in summary
     assert set(csv_rows(course / "grading" / A / "grades.csv")) == {(A, s) for s in CLASS}
-    with pytest.raises(SystemExit, match="no submission of nobody"):
+    with pytest.raises(UsageError, match="no submission of nobody"):
         regrade(course, students=["nobody"])
 
 
@@ -279,7 +280,7 @@ def test_roster_and_exclusion(course):
     assert "1 submission(s)" in summary and "- wrong-cosine: withdrew" in summary
     rows = regrade(course, force=True)
     assert [r["student_id"] for r in rows] == ["correct"] and rows.ran == 1
-    with pytest.raises(SystemExit, match="excluded from 03-qkv"):
+    with pytest.raises(UsageError, match="excluded from 03-qkv"):
         regrade(course, students=["wrong-cosine"])
     assert cli(course, "exclude", A, "wrong-cosine", "--undo") == 0
     assert (A, "wrong-cosine") in csv_rows(course / "grading" / A / "grades.csv")
@@ -310,6 +311,27 @@ def softmax(x, axis=-1):
     look = summary.split("## Needs a human look")[1].split("##")[0]
     assert "hangs:" in look and "(test softmax-tests) ran longer than its time limit (2 s)" in look
     assert float(csv_rows(tmp_path / "grading" / A / "grades.csv")[(A, "hangs")]["score"]) == 10.0
+
+
+def test_the_grading_folder_is_private_whichever_command_makes_it(tmp_path):
+    """The term's folder and gradebook hold every student's scores: made private (700, 600) also by a first command
+    that is not `grade` (before, `roster` or `duedate` first left grading/ world-readable, mode 755)."""
+    import stat
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,first_name,last_name,email\nada,Ada,Lovelace,ada@example.org\n")
+    assert commands.run("roster", [str(roster), "--out-root", str(tmp_path / "grading")]) == 0
+    assert commands.run("duedate", [A, "2026-12-01 23:59", "--out-root", str(tmp_path / "term2")]) == 0
+    for root in (tmp_path / "grading", tmp_path / "term2"):
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        assert stat.S_IMODE((root / "gradebook.db").stat().st_mode) == 0o600
+
+
+def test_a_usage_error_is_one_line_and_exit_status_2(tmp_path, capsys):
+    """Library code raises; the command prints ``error: ...`` (no traceback) and exits 2: nothing was graded."""
+    status = commands.run("grade", [A, str(tmp_path / "nowhere"), "--out", str(tmp_path / "grading" / A), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("error: no such folder of submissions") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("command", sorted(commands.COMMANDS))

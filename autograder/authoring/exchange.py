@@ -12,17 +12,31 @@ then runs ``nbgrader release_feedback`` through :func:`run_nbgrader`.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from autograder.course import course_dir, nbgrader_env, private_dir
+from autograder.course import Course, course_dir, nbgrader_env, private_dir
 
 
 def run_nbgrader(args: list[str], *, check: bool = False, capture: bool = False, **env: str) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` with the course's configuration (its course folder is absolute: any cwd will do)."""
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], env=nbgrader_env(**env), check=check,
                           capture_output=capture, text=True)
+
+
+def gradebook_env(out_root: Path | None = None, db: str | None = None) -> dict[str, str]:
+    """The term's gradebook for nbgrader's commands, as ``ATTN_GRADEBOOK`` (which the course's configuration reads):
+    ``--out-root``/``--db`` as every command takes them, else ``$ATTN_GRADEBOOK``, else ``grading/gradebook.db``.
+    The folder of a gradebook file is made (mode 700) if it is missing: nbgrader cannot create it."""
+    if out_root is not None or db is not None:
+        url = Course.from_options(out_root, db).db_url
+    else:
+        url = os.environ.get("ATTN_GRADEBOOK") or Course().db_url
+    if url.startswith("sqlite:///"):
+        private_dir(Path(url[len("sqlite:///"):]).parent)
+    return {"ATTN_GRADEBOOK": url}
 
 
 def ensure_course_dir(env: dict[str, str] | None = None) -> Path:

@@ -2,8 +2,9 @@
 
 Argument parsing only: each command reads its options, calls the library (``autograder.term`` for a term's
 grading and record, ``autograder.reports`` for exports, ``autograder.authoring`` for releases and nbgrader), and
-prints what it returns. Library code raises exceptions; :func:`run` turns a :class:`autograder.errors.UsageError`
-into an error line and exit status 2, and the library's warnings reach stderr through ``logging``.
+prints what it returns. Library code raises exceptions, never ``SystemExit``; :func:`run` turns an
+:class:`autograder.errors.CourseError` (a usage error, a set-up problem) into an ``error: ...`` line and its exit
+status (2), a bug keeps its traceback, and the library's warnings reach stderr through ``logging``.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import importlib
 import logging
 import sys
 
-from autograder.errors import UsageError
+from autograder.errors import CourseError
 
 USAGE = """usage: python -m autograder COMMAND [options]   (python -m autograder COMMAND --help for each)
 
@@ -54,20 +55,20 @@ def _logging() -> None:
 #: matters (nbgrader alone takes seconds to import), and ``release`` needs nothing of grading.
 COMMANDS = {"grade": ("grade", "main"), "score": ("instructor", "score"), "extend": ("instructor", "extend"),
             "exclude": ("instructor", "exclude"), "review": ("instructor", "review"),
-            "duedate": ("instructor", "duedate"), "roster": ("instructor", "roster"), "link": ("instructor", "link"), "term": ("instructor", "term_total"),
-            "export": ("export", "main"),
+            "duedate": ("instructor", "duedate"), "roster": ("instructor", "roster"), "link": ("instructor", "link"),
+            "term": ("instructor", "term_total"), "export": ("export", "main"),
             "release": ("authoring", "release"), "translate": ("authoring", "translate"),
             "nbgrader": ("authoring", "nbgrader"), "release-feedback": ("authoring", "release_feedback")}
 
 
 def run(command: str, argv: list[str]) -> int:
-    """Run one command with its arguments; a usage error is printed and gives exit status 2."""
+    """Run one command with its arguments; a usage or set-up error is printed and gives its exit status (2)."""
     module, function = COMMANDS[command]
     try:
         return getattr(importlib.import_module(f"autograder.commands.{module}"), function)(argv)
-    except UsageError as exc:
+    except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,12 +3,17 @@ course's configuration) and ``release-feedback`` (the grader's pages back throug
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from autograder.authoring import exchange, translate as zh
 from autograder.authoring.release import generate
 from autograder.course import DEFAULT_ROOT, REPO, assignments, course_dir
+from autograder.errors import UsageError
+from autograder.reports.handback import stage_feedback
+
+log = logging.getLogger(__name__)
 
 
 def release(argv: list[str]) -> int:
@@ -68,23 +73,35 @@ def translate(argv: list[str]) -> int:
 
 
 def nbgrader(argv: list[str]) -> int:
+    options = {}
+    while argv and argv[0].split("=", 1)[0] in ("--out-root", "--db"):  # ours, before nbgrader's command
+        name, _, value = argv[0].partition("=")
+        if not value:
+            if len(argv) < 2:
+                raise UsageError(f"{name} needs a value")
+            value, argv = argv[1], argv[1:]
+        options[name[2:].replace("-", "_")] = Path(value) if name == "--out-root" else value
+        argv = argv[1:]
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m autograder nbgrader COMMAND [ARGS ...]\n\n"
+        print("usage: python -m autograder nbgrader [--out-root DIR | --db URL] COMMAND [ARGS ...]\n\n"
               "Runs `nbgrader COMMAND ARGS` with the course's nbgrader_config.py (course folder $ATTN_COURSE_DIR, "
               "default ~/attention-course; course id $ATTN_COURSE_ID, default 'attention'; exchange $ATTN_EXCHANGE, "
-              "default /srv/nbgrader/exchange) and this virtualenv's bin/ on PATH.\n"
+              "default /srv/nbgrader/exchange) and this virtualenv's bin/ on PATH. Its gradebook is the term's, the "
+              "one every other command uses: grading/gradebook.db, or OUT_ROOT/gradebook.db, or --db URL "
+              "($ATTN_GRADEBOOK when neither is given).\n"
               "e.g. python -m autograder nbgrader release_assignment 03-qkv\n"
               "     python -m autograder nbgrader collect --update 03-qkv\n"
+              "     python -m autograder nbgrader export --to grades.csv\n"
               "`python -m autograder nbgrader --help-all` shows nbgrader's own help.")
         return 0
+    env = {}
     if not any(a in ("-h", "--help", "--help-all", "--version") for a in argv):
         exchange.ensure_course_dir()
-    return exchange.run_nbgrader(argv).returncode
+        env = exchange.gradebook_env(**options)
+    return exchange.run_nbgrader(argv, **env).returncode
 
 
 def release_feedback(argv: list[str]) -> int:
-    from autograder.reports.handback import stage_feedback
-
     parser = argparse.ArgumentParser(
         prog="python -m autograder release-feedback",
         description="Hand the grader's feedback pages back through nbgrader's exchange: copy "
@@ -101,7 +118,7 @@ def release_feedback(argv: list[str]) -> int:
     course = (args.course_dir or course_dir()).resolve()
     staged, problems = stage_feedback(args.assignment, grading, course, args.student)
     for line in problems:
-        print(f"warning: {line}", file=sys.stderr)
+        log.warning("%s", line)
     if not staged:
         print(f"no feedback to release for {args.assignment}", file=sys.stderr)
         return 1

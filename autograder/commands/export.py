@@ -17,7 +17,7 @@ def default_db(assignment: str) -> str:
     for path in (DEFAULT_ROOT / "gradebook.db", DEFAULT_ROOT / assignment / "gradebook.db"):
         if path.is_file():
             return f"sqlite:///{path}"
-    raise SystemExit(f"no gradebook found (looked for grading/gradebook.db and grading/{assignment}/gradebook.db); "
+    raise UsageError(f"no gradebook found (looked for grading/gradebook.db and grading/{assignment}/gradebook.db); "
                      "grade first, or pass --db URL")
 
 
@@ -58,12 +58,8 @@ def main(argv: list[str]) -> int:
     out = args.out or DEFAULT_ROOT / args.assignment / f"grades-{args.fmt}.csv"
     db = args.db or default_db(args.assignment)
     term = args.term or default_term(db)
-    try:
-        unmatched = lms.export(args.assignment, args.fmt, out, db, roster=lms.read_roster(args.roster),
-                               column=args.canvas_column, out_of=args.out_of, term=term)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    unmatched = lms.export(args.assignment, args.fmt, out, db, roster=lms.read_roster(args.roster),
+                           column=args.canvas_column, out_of=args.out_of, term=term)
     print(f"wrote {out}" + (f" and {lms.questions_path(out)}" if args.fmt == "nbgrader" else "")
           + f" (report: {lms.report_path(out)})")
     if unmatched:

@@ -15,6 +15,8 @@ from autograder import term
 from autograder.course import Course
 from autograder.errors import UsageError
 from autograder.grading.submission import parse_timestamp
+from autograder.reasons import R
+from autograder.reports.term_grades import CSV_NAME
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -179,8 +181,6 @@ def link(argv: list[str]) -> int:
     parser.add_argument("target", help="the id to keep (the roster's)")
     _common(parser)
     args = parser.parse_args(argv)
-    from autograder.reasons import R
-
     done = term.link(_course(args), args.source, args.target)
     print(R("linked", source=done.source, target=done.target, assignments=", ".join(done.assignments) or "-"))
     return 0
@@ -218,13 +218,11 @@ def term_total(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, default=None, help="the configuration (default OUT_ROOT/term.toml)")
     _common(parser)
     args = parser.parse_args(argv)
-    from autograder.reasons import R
-    from autograder.reports.term_grades import CSV_NAME
-
     course = _course(args)
     totals, cfg = term.term_grades(course, args.config)
     for t in totals:
         shown = "" if t.total is None else f"{t.total:g}"
-        print(f"{t.student}\t{shown}\t{t.letter}" + (f"\t({R('term_dropped', assignments=', '.join(t.dropped))})" if t.dropped else ""))
+        dropped = f"\t({R('term_dropped', assignments=', '.join(t.dropped))})" if t.dropped else ""
+        print(f"{t.student}\t{shown}\t{t.letter}{dropped}")
     print(R("term_written", n=len(totals), path=str(course.root / CSV_NAME)))
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from autograder.grading.judge import StudentResult
 from autograder.grading.submission import Skipped
+from autograder.reasons import Reason, load
 
 
 def results_dir(out: Path) -> Path:
@@ -40,12 +41,13 @@ def kept_result(out: Path, student: str, key: str | None = None) -> StudentResul
 def save_skipped(out: Path, skipped: list[Skipped]) -> None:
     path = Path(out) / "work" / "skipped.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([{"name": s.name, "reason": s.reason} for s in skipped]))
+    path.write_text(json.dumps([{"name": s.name, "reason": asdict(s.reason) if isinstance(s.reason, Reason) else s.reason}
+                                for s in skipped]))
 
 
 def kept_skipped(out: Path) -> list[Skipped]:
     """What the last run of ``out`` did not grade, with why (empty if unknown)."""
     try:
-        return [Skipped(**s) for s in json.loads((Path(out) / "work" / "skipped.json").read_text())]
-    except (OSError, ValueError, TypeError):
+        return [Skipped(s["name"], load(s["reason"])) for s in json.loads((Path(out) / "work" / "skipped.json").read_text())]
+    except (OSError, ValueError, TypeError, KeyError):
         return []

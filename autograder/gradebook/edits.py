@@ -3,15 +3,15 @@ extension, an exclusion, a review, the class list. Each writes nbgrader's own fi
 (``autograder.gradebook.store`` says where everything is kept)."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
 from autograder.errors import UsageError
+from autograder.gradebook import identity
 from autograder.gradebook.store import ensure_assignment, graded_students
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment
-from autograder.grading.submission import student_id
+from autograder.grading.submission import read_student_table
 
 
 def _question(spec: Assignment, question: str):
@@ -110,32 +110,12 @@ def import_roster(gb, path: Path) -> int:
     """Students from a CSV file (``nbgrader db student import``'s format: ``id,first_name,last_name,email``;
     ``student_id`` is accepted for ``id``, and ``lms_user_id`` is kept), with every identity the roster gives
     (``autograder.gradebook.identity.COLUMNS``). Returns how many rows were read."""
-    try:
-        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            columns = {c.strip().lower(): c for c in (reader.fieldnames or [])}
-            key = columns.get("id") or columns.get("student_id")
-            if key is None:
-                raise UsageError(f"{path}: the roster needs a column 'id' (or 'student_id'); it has "
-                                 f"{', '.join(reader.fieldnames or []) or 'no header'}")
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"cannot read the roster {path}: {exc}") from None
-    from autograder.gradebook import identity
-
-    count = 0
-    for n, row in enumerate(rows, start=2):
-        raw = (row.get(key) or "").strip()
-        if not raw:
-            raise UsageError(f"{path}, line {n}: no student id")
-        sid = student_id(raw)
-        fields = {f: (row.get(columns[f]) or "").strip() or None
-                  for f in ("first_name", "last_name", "email", "lms_user_id") if f in columns}
+    rows = read_student_table(path, ("id", "student_id"), "roster")
+    for _, sid, row in rows:
+        fields = {f: row[f] or None for f in ("first_name", "last_name", "email", "lms_user_id") if f in row}
         gb.update_or_create_student(sid, **fields)
         # Every source's identity of this student (autograder.gradebook.identity): e-mail, Canvas and Moodle ids
         # and names, so that each maps to this one id.
-        lower = {c: (row.get(orig) or "") for c, orig in columns.items()}
-        identity.set_identities(gb, sid, lower, fields.get("first_name") or "", fields.get("last_name") or "")
-        count += 1
+        identity.set_identities(gb, sid, row, fields.get("first_name") or "", fields.get("last_name") or "")
     gb.db.commit()
-    return count
+    return len(rows)

@@ -146,13 +146,13 @@ def resolve(gb, subs: list[Submission]) -> tuple[list[Submission], list[Skipped]
         claims = sub.claims or [("name", sub.student)]
         sid = match(index, claims)
         if sid is None:
-            skipped.append(Skipped(sub.origin, str(R("not_on_roster", claims=shown(claims)))))
+            skipped.append(Skipped(sub.origin, R("not_on_roster", claims=shown(claims))))
             continue
         sub.student = sid
         if sid in kept:  # one person, two submissions of this assignment (two sources): the newer one is graded
             old = kept[sid]
             newer, older = (sub, old) if (sub.timestamp or _EPOCH) >= (old.timestamp or _EPOCH) else (old, sub)
-            skipped.append(Skipped(older.origin, str(R("same_person", student=sid, graded=newer.origin))))
+            skipped.append(Skipped(older.origin, R("same_person", student=sid, graded=newer.origin)))
             kept[sid] = newer
         else:
             kept[sid] = sub

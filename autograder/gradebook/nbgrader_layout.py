@@ -15,8 +15,6 @@ and the formgrader read them from there. Hidden tests are not written: the test 
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import json
 import os
@@ -26,8 +24,8 @@ from pathlib import Path
 
 from autograder.course import EXERCISES, REPO
 from autograder.reasons import R
-from autograder.grading.collect import Submission
-from autograder.grading.judge import StudentResult
+from autograder.grading.submission import Submission
+from autograder.grading.judge import StudentResult, png
 from autograder.grading.prepare import Assignment
 
 NBGRADER_SCHEMA = 3
@@ -57,17 +55,6 @@ def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-def _png(data) -> str | None:
-    """A display's PNG, only if it really is one (re-encoded: nothing else reaches a reviewer's browser)."""
-    if not isinstance(data, str):
-        return None
-    try:
-        raw = base64.b64decode(data, validate=False)
-    except (binascii.Error, ValueError):
-        return None
-    return base64.b64encode(raw).decode() if raw.startswith(b"\x89PNG\r\n\x1a\n") else None
-
-
 def _outputs(cell: dict) -> list[dict]:
     outputs = []
     for stream in ("stdout", "stderr"):
@@ -77,9 +64,9 @@ def _outputs(cell: dict) -> list[dict]:
         if not isinstance(disp, dict):
             continue
         data = {}
-        png = _png(disp.get("image/png"))
-        if png:
-            data["image/png"] = png
+        image = png(disp.get("image/png"))
+        if image:
+            data["image/png"] = image
         if isinstance(disp.get("text/plain"), str):
             data["text/plain"] = _lines(disp["text/plain"])
         if data:

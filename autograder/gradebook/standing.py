@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from autograder.errors import UsageError
 from autograder.gradebook.store import excluded, reviewed
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment
@@ -138,7 +139,7 @@ def submission_scores(gb, assignment: str) -> tuple[list[dict], float]:
     try:
         found = gb.find_assignment(assignment)
     except MissingEntry:
-        raise SystemExit(f"the gradebook {gb.engine.url.render_as_string(hide_password=True)} has no assignment "
+        raise UsageError(f"the gradebook {gb.engine.url.render_as_string(hide_password=True)} has no assignment "
                          f"{assignment!r}") from None
     gone = excluded(gb, assignment)
     rows = []

@@ -26,9 +26,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
-from autograder.course import CONFIG, interpreter_on_path
+from autograder.errors import SetupError
+from autograder.course import CONFIG, interpreter_on_path, private_dir
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment
 
@@ -61,22 +63,28 @@ def gradebook_url(db: str) -> str:
 
 def open_gradebook(url: str):
     """nbgrader's ``Gradebook`` at ``url`` (created or migrated if needed), with the course's three tables; a clear
-    error (the URL's password hidden) instead of a traceback when it cannot be opened."""
+    error (the URL's password hidden) instead of a traceback when it cannot be opened. A gradebook file made here,
+    and its folder, are private (600, 700) whichever command makes them first: they hold every student's scores."""
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
     interpreter_on_path()
     url = gradebook_url(url)
+    made = None
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url[len("sqlite:///"):])
+        private_dir(path.parent)
+        made = None if path.exists() else path
     _fast_alembic_version()
     try:
         gb = Gradebook(url)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors for a bad URL, a missing driver, a server down
-        raise SystemExit(f"cannot open the gradebook {_shown(url)}: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise SetupError(f"cannot open the gradebook {_shown(url)}: {type(exc).__name__}: {_first_line(exc)}") from None
     for statement in _TABLES:
         gb.db.execute(text(statement))
     gb.db.commit()
+    if made is not None and made.exists():
+        os.chmod(made, 0o600)
     return gb
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.errors import UsageError
+from autograder.gradebook.store import excluded
 from autograder.reasons import R
 
 CONFIG_NAME = "term.toml"
@@ -144,8 +145,6 @@ def compute(cfg: TermConfig, student: str, scores: dict[str, tuple[float, float]
 def term_totals(gb, cfg: TermConfig) -> tuple[list[TermTotal], list[str]]:
     """Every student of the gradebook's total, and the configured assignments the gradebook does not hold yet."""
     from nbgrader.api import MissingEntry
-
-    from autograder.gradebook.store import excluded
 
     held = {a.name: a for a in gb.assignments}
     names = list(cfg.weights) if cfg.weights else sorted(held)

@@ -19,8 +19,7 @@ import copy
 import warnings
 from typing import Callable
 
-from autograder.grading.cases import (ATOL, RTOL, Case, FunctionSpec, as_plain_array, compare, describe,  # noqa: F401
-                              grading_seed, rng_for)
+from autograder.grading.cases import Case, FunctionSpec, compare, describe, rng_for
 from autograder.grading.probe.checking import _same  # the one comparison of inputs before and after (it compares dtypes)
 from autograder.reasons import R, Reason
 from autograder.grading.specs import get_spec

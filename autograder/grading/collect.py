@@ -20,12 +20,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder import course
 from autograder.reasons import R
 from autograder.grading import lms
 from autograder.grading import submission
-from autograder.grading.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, SAFE_PUNCTUATION,  # noqa: F401
-                                          Skipped, Submission, parse_timestamp, student_id)
+from autograder.grading.submission import (CANVAS_RE, MOODLE_RE, NBGRADER_COURSE, Skipped, Submission,
+                                          parse_timestamp, student_id)
 
 def _pick(names: list[str], notebook: str) -> tuple[str | None, list[str]]:
     names = [n for n in names if n.endswith(".ipynb") and "__MACOSX" not in n and ".ipynb_checkpoints" not in n
@@ -102,7 +103,7 @@ def _from_zip(item: Path, sub: Submission, notebook: str) -> None:
 def _from_folder(folder: Path, sub: Submission, notebook: str, skipped: list[Skipped], label: str) -> None:
     links = sorted(p.name for p in folder.glob("*.ipynb") if p.is_symlink())
     for name in links:
-        skipped.append(Skipped(f"{label}/{name}", "a symbolic link: not followed, so nothing outside the folder is read"))
+        skipped.append(Skipped(f"{label}/{name}", R("skip_symlink")))
     chosen, others = _pick([p.name for p in folder.glob("*.ipynb") if not p.is_symlink()], notebook)
     stamp = folder / "timestamp.txt"
     if stamp.is_file() and not stamp.is_symlink():
@@ -129,7 +130,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         # A learning-management system's bulk export given as it was downloaded (lms.py).
         return collect_export(submissions, assignment, notebook)
     if not submissions.is_dir():
-        raise SystemExit(f"no such folder of submissions: {submissions}")
+        raise UsageError(f"no such folder of submissions: {submissions}")
     skipped: list[Skipped] = []
     exported: list[Submission] = []
     if (submissions / "submitted").is_dir() and not (submissions / "submitted").is_symlink():
@@ -137,7 +138,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
         # an nbgrader course is reported, not silently passed over.
         for item in sorted(submissions.iterdir()):
             if item.name != "submitted" and item.name not in NBGRADER_COURSE and not item.name.startswith("."):
-                skipped.append(Skipped(item.name, "outside submitted/ in an nbgrader course folder (only submitted/ is graded)"))
+                skipped.append(Skipped(item.name, R("skip_outside_submitted")))
         submissions = submissions / "submitted"
     # First pass: which entries belong to which student (Canvas and Moodle may give one student several).
     groups: dict[str, list[tuple[Path, str]]] = {}
@@ -146,16 +147,16 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
     for item in sorted(submissions.iterdir()):
         name = item.name
         if name.startswith("."):
-            skipped.append(Skipped(name, "a hidden file or folder (its name starts with a dot)"))
+            skipped.append(Skipped(name, R("skip_hidden")))
             continue
         if item.is_symlink():
-            skipped.append(Skipped(name, "a symbolic link: not followed, so nothing outside the folder is read"))
+            skipped.append(Skipped(name, R("skip_symlink")))
             continue
         if item.is_dir():
             m = MOODLE_RE.match(name)
             if m:
                 if m["plugin"] != "file":
-                    skipped.append(Skipped(name, f"a Moodle '{m['plugin']}' submission, not a file upload"))
+                    skipped.append(Skipped(name, R("skip_moodle_text", plugin=m["plugin"])))
                     continue
                 groups.setdefault(student_id(f"{m['name']}_{m['user']}"), []).append((item, "moodle"))
                 lms_ids[student_id(f"{m['name']}_{m['user']}")] = ("moodle", m["user"])
@@ -165,7 +166,7 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
                 claims.setdefault(student_id(name), [("name", name)])
             continue
         if not item.is_file():
-            skipped.append(Skipped(name, "not a regular file"))
+            skipped.append(Skipped(name, R("skip_not_regular")))
             continue
         m = MOODLE_RE.match(name)
         c = CANVAS_RE.match(name)
@@ -187,7 +188,8 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
             groups.setdefault(student_id(item.stem), []).append((item, "file"))
             claims.setdefault(student_id(item.stem), [("name", item.stem)])
         else:
-            skipped.append(Skipped(name, f"not a notebook or a zip archive ({item.suffix or 'no extension'})"))
+            skipped.append(Skipped(name, R("skip_not_notebook", suffix=item.suffix) if item.suffix
+                                     else R("skip_no_extension")))
     found: dict[str, Submission] = {}
     for student, items in groups.items():
         kinds = {k for _, k in items}
@@ -220,12 +222,12 @@ def collect(submissions: Path, assignment: str, notebook: str, *, _depth: int = 
                 graded_here = own.is_dir() and not own.is_symlink()
                 other = _other_assignments(item, assignment)
                 for name in other if graded_here else []:
-                    skipped.append(Skipped(f"{item.name}/{name}", str(R("other_assignment", folders=name,
-                                                                        assignment=assignment))))
+                    skipped.append(Skipped(f"{item.name}/{name}", R("other_assignment", folders=name,
+                                                                    assignment=assignment)))
                 if not graded_here and other and not any(p.suffix == ".ipynb" for p in item.iterdir()):
                     # Only other assignments' folders: not this assignment's missing notebook, and not a student.
-                    skipped.append(Skipped(item.name, str(R("other_assignment", folders=", ".join(other),
-                                                            assignment=assignment))))
+                    skipped.append(Skipped(item.name, R("other_assignment", folders=", ".join(other),
+                                                        assignment=assignment)))
                     continue
             if item.is_dir():
                 _from_folder(item / assignment if (item / assignment).is_dir() and not (item / assignment).is_symlink()
@@ -264,7 +266,7 @@ def collect_export(path: Path, assignment: str, notebook: str, depth: int = 0, *
         try:
             times, refused = lms.unpack(path, root)
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-            return [], [Skipped(label, f"the export cannot be read as a zip archive ({type(exc).__name__})")]
+            return [], [Skipped(label, R("skip_export_unreadable", type=type(exc).__name__))]
         # The collect stage reads every notebook into memory: nothing refers to the temporary folder afterwards.
         subs, skipped = collect(root, assignment, notebook, _depth=depth + 1, _times=times)
         prefix = str(root) + "/"

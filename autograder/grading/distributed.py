@@ -28,12 +28,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from autograder.errors import SetupError
 from autograder.grading import sandbox
 from autograder.grading import staging
 from autograder.grading.run import Ran, execute
 
 
-class WorkerMismatch(SystemExit):
+class WorkerMismatch(SetupError):
     """A worker cannot grade like this process (other code, no sandbox): the run stops instead of grading wrongly."""
 
 
@@ -111,8 +112,7 @@ def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, uns
         if not ok:
             raise WorkerMismatch(f"the worker on {os.uname().nodename} cannot sandbox student code: {why}")
     staged = _stage(run_id, blob)
-    with _uid_pool().uid() as uid:
-        ran = execute(assignment, sub, limits, staged.lib, staged.inputs, staged.jobs, uid, unsafe)
+    ran = execute(assignment, sub, limits, staged, _uid_pool(), unsafe)
     ran.host = f"{os.uname().nodename} (Dask worker, pid {os.getpid()}, {'root' if os.geteuid() == 0 else 'ordinary user'})"
     ran.missing = _missing(unsafe)
     return ran
@@ -157,13 +157,13 @@ def connect(scheduler):
             try:
                 socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
             except (OSError, ValueError) as exc:
-                raise SystemExit(f"cannot reach the Dask scheduler at {text}: {exc}") from None
+                raise SetupError(f"cannot reach the Dask scheduler at {text}: {exc}") from None
         try:
             if text.endswith(".json"):
                 return Client(scheduler_file=text, timeout="30s"), True
             return Client(text, timeout="30s"), True
         except (OSError, TimeoutError) as exc:
-            raise SystemExit(f"cannot reach the Dask scheduler at {text}: {exc}") from None
+            raise SetupError(f"cannot reach the Dask scheduler at {text}: {exc}") from None
     return Client(scheduler, timeout="30s"), True
 
 

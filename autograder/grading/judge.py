@@ -1,19 +1,21 @@
 """Stage 4, judge: decide every test cell's points from the values the sandbox returned, never from its outputs.
 
 A test cell gets its points when it ran to the end without an error (its visible asserts passed) and every
-hidden check in it matched the reference on every case (``autograder.grading.checking.compare``, or the spec's own
+hidden check in it matched the reference on every case (``autograder.grading.cases.compare``, or the spec's own
 ``compare``). Otherwise it gets 0 and a reason (``autograder.reasons.Reason``: a code and its parameters, worded
 only by the reports) that names the case, never the expected values. Notes on the run are reasons too.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import binascii
+from dataclasses import dataclass, field
 
 from autograder.grading import sandbox
 from autograder.grading.cases import compare, describe
 from autograder.grading.probe import wire
 from autograder.reasons import R, Reason, from_sandbox, is_code, load
-from autograder.grading.collect import Submission
+from autograder.grading.submission import Submission
 from autograder.grading.prepare import Assignment, FunctionCases
 
 
@@ -172,24 +174,29 @@ def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> Rea
     return None
 
 
-def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: dict, limits: sandbox.Limits,
-          notes: list, key: str) -> StudentResult:
-    code = [c for c in merged if c["kind"] == "code"]
-    streams = assemble(run, code)
-    frames, corrupted = streams.frames, streams.corrupted
-    review = False
-    cell_info, calls, started, done = {}, {}, [], False
-    current = None
+@dataclass
+class Seen:
+    """What the frames of a run say, cell by cell: which cells started, how each ended, and each test cell's
+    hidden checks (``(assignment, function)`` -> the function's record and its results by case)."""
+
+    started: list = field(default_factory=list)   # indices of the code cells that started, in order
+    finished: dict = field(default_factory=dict)  # code cell index -> its ``cell`` frame (how it ended)
+    calls: dict = field(default_factory=dict)     # code cell index -> {(assignment, function): {"record", "results"}}
+
+
+def read_frames(frames: list, notes: list) -> tuple[Seen, bool]:
+    """The frames in order; a function that ran out of time or crashed is noted (the first asks for a human look)."""
+    seen, review, current = Seen(), False, None
     for header, payload in frames:
-        kind = header.get("kind")
-        if kind == "start" and isinstance(header.get("index"), int):
-            current = header["index"]
-            started.append(current)
-        elif kind == "cell" and isinstance(header.get("index"), int):
-            cell_info[header["index"]] = header
+        kind, index = header.get("kind"), header.get("index")
+        if kind == "start" and isinstance(index, int):
+            current = index
+            seen.started.append(index)
+        elif kind == "cell" and isinstance(index, int):
+            seen.finished[index] = header
         elif kind in ("result", "function"):
-            slot = calls.setdefault(current, {}).setdefault((str(header.get("assignment")), str(header.get("function"))),
-                                                            {"record": None, "results": {}})
+            key = (str(header.get("assignment")), str(header.get("function")))
+            slot = seen.calls.setdefault(current, {}).setdefault(key, {"record": None, "results": {}})
             if kind == "result" and isinstance(header.get("case"), int):
                 slot["results"].setdefault(header["case"], (header, payload))
             elif kind == "function":
@@ -200,100 +207,131 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
                 elif header.get("status") == "crashed":
                     notes.append(R("function_crashed", function=str(header.get("function")),
                                    detail=str(header.get("detail"))))
-    done = streams.done and not corrupted  # as in one process: nothing after a corrupted frame counts, not even the end
-    if corrupted:
-        notes.append(R("channel_corrupted", detail=str(corrupted)))
+    return seen, review
+
+
+def stop_reason(streams: Streams, run: sandbox.RunOutput, limits: sandbox.Limits, started: list) -> Reason | None:
+    """Why the notebook did not run to its end (None if it did): as in one process, nothing after a corrupted
+    frame counts, not even the end."""
+    if streams.done and not streams.corrupted:
+        return None
+    if any(is_code(n, "sandbox_memory") for n in run.notes):
+        return R("out_of_memory", mb=limits.total_memory_mb)
+    if streams.corrupted:
+        return R("corrupted_results")
+    if streams.stopped and streams.stopped.get("why") == "hung":
+        return R("cell_hung", seconds=float(limits.cell_timeout))
+    if run.timed_out or streams.stopped:
+        return R("notebook_timeout", seconds=float(limits.notebook_timeout))
+    if not started:
+        return R("not_started")
+    if run.returncode is not None and run.returncode < 0:
+        return R("killed_signal", signal=-run.returncode)
+    if run.returncode and run.returncode > 128:
+        return R("killed_resources", signal=run.returncode - 128)
+    return R("process_exit", status=str(run.returncode))
+
+
+def cell_outputs(cell: dict, index: int, info: dict | None, streams: Streams, limits: sandbox.Limits,
+                 notes: list) -> bool:
+    """Copy what a cell printed and displayed into it for the reports; note a test process that died, a cell that
+    hung (which asks for a human look: returned True) and output cut at the limit."""
+    if not info:
+        return False
+    error = str(info.get("error") or "")
+    cell["error"] = info.get("error")
+    cell["stdout"] = str(info.get("stdout", ""))
+    cell["stderr"] = str(info.get("stderr", ""))
+    cell["displays"] = info.get("displays") if isinstance(info.get("displays"), list) else []
+    if cell["role"] == "test" and error.startswith(("ProcessLimit", "Crash", "Exit")):
+        notes.append(R("test_note", grade_id=cell["grade_id"], reason=streams.ended.get(index) or error))
+    hung = error.startswith("CellTimeout")
+    if hung:  # a hanging cell costs its time limit and maybe points a human should check: flagged
+        notes.append(R("cell_timeout", cell=index + 1, role=_role(cell), seconds=float(limits.cell_timeout)))
+    for stream in ("stdout", "stderr"):
+        total = info.get(f"{stream}_total", 0)
+        if isinstance(total, int) and total > limits.output_limit:
+            notes.append(R("output_cut", cell=index + 1, total=total, stream=stream, limit=limits.output_limit))
+    return hung
+
+
+def points_lost(cell: dict, index: int, seen: Seen, streams: Streams, stop: Reason | None, functions: dict,
+                limits: sandbox.Limits) -> Reason | None:
+    """Why a test cell gets no points (None: full points). It gets them when it ran to the end without an error
+    and every hidden check in it matched on every case."""
+    info = seen.finished.get(index)
+    if index not in seen.started:
+        return R("test_not_run", why=stop or R("stopped_before"))
+    if info is None:
+        return R("test_not_finished", why=stop or R("stopped_in"))
+    error = str(info.get("error") or "")
+    for a, f in cell["checks"]:
+        slot = seen.calls.get(index, {}).get((a, f))
+        if slot is None or slot["record"] is None and not slot["results"]:
+            if error.startswith("NotImplementedError"):
+                return R("not_answered")
+            if error.startswith("CellTimeout"):
+                return R("test_time_limit", seconds=float(limits.cell_timeout))
+            if error:
+                return R("failed_before_hidden", error=streams.ended.get(index) or error)
+            return R("hidden_not_run", function=f)
+        reason = judge_function(functions[(a, f)], slot["record"], slot["results"])
+        if reason:
+            return reason
+    return R("test_raised", error=error) if error else None
+
+
+def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: dict, limits: sandbox.Limits,
+          notes: list, key: str) -> StudentResult:
+    """The result of one run: every test cell's points and reason, and notes on anything unusual."""
+    code = [c for c in merged if c["kind"] == "code"]
+    streams = assemble(run, code)
+    seen, review = read_frames(streams.frames, notes)
+    if streams.corrupted:
+        notes.append(R("channel_corrupted", detail=str(streams.corrupted)))
         review = True
     if run.channel_overflow:
         notes.append(R("channel_overflow", mb=limits.channel_mb))
         review = True
     notes.extend(run.notes)
-    last = started[-1] if started else None
-    oom = any(is_code(n, "sandbox_memory") for n in run.notes)
-    if done:
-        stop = None
-    elif oom:
-        stop = R("out_of_memory", mb=limits.total_memory_mb)
-    elif corrupted:
-        stop = R("corrupted_results")
-    elif streams.stopped and streams.stopped.get("why") == "hung":
-        stop = R("cell_hung", seconds=float(limits.cell_timeout))
-    elif run.timed_out or streams.stopped:
-        stop = R("notebook_timeout", seconds=float(limits.notebook_timeout))
-    elif not started:
-        stop = R("not_started")
-    elif run.returncode is not None and run.returncode < 0:
-        stop = R("killed_signal", signal=-run.returncode)
-    elif run.returncode and run.returncode > 128:
-        stop = R("killed_resources", signal=run.returncode - 128)
-    else:
-        stop = R("process_exit", status=str(run.returncode))
+    stop = stop_reason(streams, run, limits, seen.started)
     if stop:
-        if last is not None and last < len(code):
-            notes.append(R("stopped_at", stop=stop, cell=last + 1, role=_role(code[last])))
-        else:
-            notes.append(stop)
+        last = seen.started[-1] if seen.started else None
+        notes.append(R("stopped_at", stop=stop, cell=last + 1, role=_role(code[last]))
+                     if last is not None and last < len(code) else stop)
         review = True
-        if not started:
+        if not seen.started:
             notes.append(R("sandbox_stderr", text=run.stderr.decode(errors="replace")[-500:]))
     scores, reasons = {}, {}
     for index, cell in enumerate(code):
-        info = cell_info.get(index)
-        cell["ran"] = index in started
-        if info:
-            cell["error"] = info.get("error")
-            cell["stdout"] = str(info.get("stdout", ""))
-            cell["stderr"] = str(info.get("stderr", ""))
-            cell["displays"] = info.get("displays") if isinstance(info.get("displays"), list) else []
-            if cell["role"] == "test" and str(info.get("error") or "").startswith(("ProcessLimit", "Crash", "Exit")):
-                notes.append(R("test_note", grade_id=cell["grade_id"],
-                               reason=streams.ended.get(index) or str(info.get("error"))))
-            if str(info.get("error") or "").startswith("CellTimeout"):
-                # A hanging cell costs its time limit and maybe points a human should check: flagged.
-                notes.append(R("cell_timeout", cell=index + 1, role=_role(cell), seconds=float(limits.cell_timeout)))
-                review = True
-            for stream in ("stdout", "stderr"):
-                total = info.get(f"{stream}_total", 0)
-                if isinstance(total, int) and total > limits.output_limit:
-                    notes.append(R("output_cut", cell=index + 1, total=total, stream=stream, limit=limits.output_limit))
+        cell["ran"] = index in seen.started
+        review |= cell_outputs(cell, index, seen.finished.get(index), streams, limits, notes)
         if cell["role"] != "test":
             continue
-        gid = cell["grade_id"]
-        reason = None
         if index in streams.guards:
             # The grader's isolation failed (a stand-in of the graded function was within reach): no automatic
             # score can be trusted, so 0 and a human look.
-            names = ", ".join(sorted({f for a, f in cell["checks"]}))
-            reason = R("guard", names=names, detail=streams.guards[index])
-            notes.append(R("test_note", grade_id=gid, reason=reason))
+            reason = R("guard", names=", ".join(sorted({f for a, f in cell["checks"]})), detail=streams.guards[index])
+            notes.append(R("test_note", grade_id=cell["grade_id"], reason=reason))
             review = True
-        elif index not in started:
-            reason = R("test_not_run", why=stop or R("stopped_before"))
-        elif info is None:
-            reason = R("test_not_finished", why=stop or R("stopped_in"))
         else:
-            for a, f in cell["checks"]:
-                slot = calls.get(index, {}).get((a, f))
-                if slot is None or slot["record"] is None and not slot["results"]:
-                    error = str(info.get("error") or "")
-                    if error.startswith("NotImplementedError"):
-                        reason = R("not_answered")
-                    elif error.startswith("CellTimeout"):
-                        reason = R("test_time_limit", seconds=float(limits.cell_timeout))
-                    elif error:
-                        reason = R("failed_before_hidden", error=streams.ended.get(index) or error)
-                    else:
-                        reason = R("hidden_not_run", function=f)
-                    break
-                reason = judge_function(functions[(a, f)], slot["record"], slot["results"])
-                if reason:
-                    break
-            if reason is None and info.get("error"):
-                reason = R("test_raised", error=str(info.get("error")))
-        scores[gid] = 0.0 if reason else float(cell["points"])
+            reason = points_lost(cell, index, seen, streams, stop, functions, limits)
+        scores[cell["grade_id"]] = 0.0 if reason else float(cell["points"])
         if reason:
-            reasons[gid] = reason
+            reasons[cell["grade_id"]] = reason
     return StudentResult(student, scores, reasons, notes, review, merged, run.seconds, key)
+
+
+def png(data) -> str | None:
+    """A figure a cell displayed, as base64, only if it really is a PNG, and re-encoded: nothing else a sandbox sent
+    reaches a browser as an image (the feedback page, nbgrader's autograded notebook)."""
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+    return base64.b64encode(raw).decode() if raw.startswith(b"\x89PNG\r\n\x1a\n") else None
 
 
 def _role(cell: dict) -> Reason:

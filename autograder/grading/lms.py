@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.grading import submission
+from autograder.reasons import R, Reason
 from autograder.grading.submission import CANVAS_RE, MOODLE_RE
 
 MAX_ENTRIES = 20_000
@@ -117,44 +118,44 @@ def is_class_zip(path: Path, notebook: str) -> bool:
     return len(set(books)) > 1 and f"{notebook}.ipynb" not in books
 
 
-def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str, str]]]:
+def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str, Reason]]]:
     """Unpack the export ``path`` into ``dest`` within the bounds of the module doc.
 
     Returns the time of every notebook and zip entry unpacked (by its path in the export), and the entries not
-    unpacked, as (name, reason).
+    unpacked, as (name, reason: ``autograder.reasons.Reason``).
     """
     times: dict[str, datetime] = {}
-    refused: list[tuple[str, str]] = []
+    refused: list[tuple[str, Reason]] = []
     budget = export_budget(path)
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         for info in infos[MAX_ENTRIES:]:
-            refused.append((_name(info), f"the export has more than {MAX_ENTRIES} entries; the rest were not read"))
+            refused.append((_name(info), R("export_too_many", n=MAX_ENTRIES)))
         written: set[tuple[str, ...]] = set()
         for info in infos[:MAX_ENTRIES]:
             name = _name(info)
             parts = _parts(name)
             if parts is None:
-                refused.append((name, "an unsafe path in the archive (absolute or with '..'); not unpacked"))
+                refused.append((name, R("export_unsafe_path")))
                 continue
             if info.is_dir() or parts[0] == "__MACOSX":
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                refused.append((name, "a symbolic link in the archive; not followed"))
+                refused.append((name, R("export_symlink")))
                 continue
             if info.flag_bits & 0x1:
-                refused.append((name, "an encrypted entry; it cannot be read"))
+                refused.append((name, R("export_encrypted")))
                 continue
             key = tuple(parts)
             if key in written:
-                refused.append((name, "a second entry with the same name in the archive; the first was kept"))
+                refused.append((name, R("export_duplicate")))
                 continue
             target = dest.joinpath(*parts)
             keep = target.suffix.lower() in KEPT or target.name == "timestamp.txt"  # nbgrader's, in a zipped course
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if target.parent.is_symlink() or not target.parent.resolve().is_relative_to(dest.resolve()):
-                    refused.append((name, "an unsafe path in the archive; not unpacked"))
+                    refused.append((name, R("export_unsafe_target")))
                     continue
                 with open(target, "xb") as out:
                     if keep:
@@ -168,13 +169,13 @@ def unpack(path: Path, dest: Path) -> tuple[dict[str, datetime], list[tuple[str,
                         if size > cap:
                             out.close()
                             target.unlink()
-                            why = (f"its uncompressed size passes {submission.MAX_NOTEBOOK_BYTES >> 20} MB" if size > submission.MAX_NOTEBOOK_BYTES
-                                   else "the export expands to more than allowed (a zip bomb?); it was not read further")
+                            why = (R("export_too_large", mb=submission.MAX_NOTEBOOK_BYTES >> 20)
+                                   if size > submission.MAX_NOTEBOOK_BYTES else R("export_bomb"))
                             refused.append((name, why))
                             budget = max(budget, 0)
                             continue
             except (OSError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
-                refused.append((name, f"it cannot be unpacked ({type(exc).__name__})"))
+                refused.append((name, R("export_unpack_failed", type=type(exc).__name__)))
                 target.unlink(missing_ok=True)
                 continue
             written.add(key)

@@ -21,7 +21,6 @@ sandbox holds neither the reference, nor the expected values, nor the gradebook.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -34,12 +33,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autograder.errors import SetupError, UsageError
 from autograder.grading import distributed, sandbox, staging
 from autograder.grading.collect import collect
 from autograder.grading.judge import StudentResult, failed_result
 from autograder.grading.prepare import Assignment, prepare_inputs
 from autograder.grading.run import execute, judge_ran
-from autograder.grading.submission import Skipped, Submission, parse_timestamp, student_id
+from autograder.grading.submission import Skipped, Submission, parse_timestamp, read_student_table, student_id
 
 VERSION = "3"  # cached results are also invalidated by any change of this folder's code (staging.code_digest)
 
@@ -49,7 +49,7 @@ def require_sandbox(unsafe: bool) -> None:
     if not unsafe:
         ok, why = sandbox.available()
         if not ok:
-            raise SystemExit(f"cannot sandbox student code: {why}.\nInstall bubblewrap, or pass --unsafe-no-sandbox "
+            raise SetupError(f"cannot sandbox student code: {why}.\nInstall bubblewrap, or pass --unsafe-no-sandbox "
                              "to run student code with resource limits only (see docs/grading.md).")
 
 
@@ -89,7 +89,7 @@ def collect_submissions(submissions: Path, spec: Assignment, students: list[str]
         wanted = [student_id(s) for s in students]
         unknown = sorted(set(wanted) - {s.student for s in subs})
         if unknown:
-            raise SystemExit(f"no submission of {', '.join(unknown)} in {submissions} (found: "
+            raise UsageError(f"no submission of {', '.join(unknown)} in {submissions} (found: "
                              f"{', '.join(sorted(s.student for s in subs)[:20]) or 'none'})")
         subs = [s for s in subs if s.student in wanted]
     if timestamps == "mtime":
@@ -104,22 +104,13 @@ def collect_submissions(submissions: Path, spec: Assignment, students: list[str]
 
 def read_timestamps(path: Path) -> dict[str, datetime]:
     """``--timestamps FILE.csv``: columns ``student_id`` (or ``id``) and ``timestamp``; times without a zone are UTC."""
-    try:
-        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            columns = {c.strip().lower(): c for c in (reader.fieldnames or [])}
-            sid, ts = columns.get("student_id") or columns.get("id"), columns.get("timestamp")
-            if not sid or not ts:
-                raise SystemExit(f"{path}: the timestamps file needs the columns student_id and timestamp")
-            found = {}
-            for n, row in enumerate(reader, start=2):
-                when = parse_timestamp((row.get(ts) or "").strip())
-                if when is None:
-                    raise SystemExit(f"{path}, line {n}: {row.get(ts)!r} is not a date and time")
-                found[student_id((row.get(sid) or "").strip())] = when
-            return found
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SystemExit(f"cannot read the timestamps file {path}: {exc}") from None
+    found = {}
+    for n, student, row in read_student_table(path, ("student_id", "id"), "timestamps file", required=("timestamp",)):
+        when = parse_timestamp(row["timestamp"])
+        if when is None:
+            raise UsageError(f"{path}, line {n}: {row['timestamp']!r} is not a date and time")
+        found[student] = when
+    return found
 
 
 def _mtime(sub: Submission) -> datetime | None:
@@ -212,13 +203,11 @@ def run(spec: Assignment, prepared: Prepared, todo: list[tuple[Submission, str]]
         yield from distributed.run_dask(scheduler, prepared.staged.inputs, spec, [sub for sub, _ in todo],
                                         lambda s: limits_of[s.student], unsafe, code)
         return
-    pool = staging.UidPool(jobs)
-    staged = prepared.staged
+    uids = staging.UidPool(jobs)
 
     def run_one(item):
         sub, _ = item
-        with pool.uid() as uid:
-            return execute(spec, sub, limits_of[sub.student], staged.lib, staged.inputs, staged.jobs, uid, unsafe)
+        return execute(spec, sub, limits_of[sub.student], prepared.staged, uids, unsafe)
 
     for (sub, _), ran in distributed.run_local(todo, run_one, jobs):
         yield sub, ran

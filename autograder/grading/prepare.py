@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.errors import CourseError, UsageError
 from autograder.grading.cases import rng_for
 from autograder.grading.probe import wire
 from autograder.course import SOLUTIONS
@@ -66,7 +67,7 @@ def load_assignment(name: str, solutions: Path = SOLUTIONS) -> Assignment:
     """The instructor's source notebook of ``name``: cells, graded cells and their ``check`` calls."""
     notebooks = sorted((solutions / name).glob("*.ipynb"))
     if len(notebooks) != 1:
-        raise SystemExit(f"expected one notebook in {solutions / name}, found {len(notebooks)}")
+        raise UsageError(f"expected one notebook in {solutions / name}, found {len(notebooks)}")
     path = notebooks[0]
     raw = path.read_bytes()
     nb = json.loads(raw)
@@ -123,7 +124,7 @@ def prepare_inputs(assignment: Assignment, seed: int, inputs: Path) -> dict:
                     trees.append({"args": wire.encode_value(tuple(c.args), store, memo),
                                   "kwargs": wire.encode_value(dict(c.kwargs), store, memo)})
                 except wire.WireError as exc:
-                    raise SystemExit(f"{a}/{f}, case {c.label!r}: {exc}. The sandbox carries arrays, numbers, strings, "
+                    raise CourseError(f"{a}/{f}, case {c.label!r}: {exc}. The sandbox carries arrays, numbers, strings, "
                                      "None, tuples, lists, dicts with string keys, numpy Generators and torch tensors.")
             folder = inputs / a
             folder.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,8 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
-from autograder.grading import sandbox
-from autograder.grading import standins
+from autograder.grading import sandbox, staging, standins
 from autograder.reasons import R, Reason
 from autograder.grading import submission
 from autograder.grading.submission import Submission
@@ -164,9 +162,11 @@ class Ran:
     missing: list | None = None                   # ... and the limits that could not be applied there
 
 
-def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib: Path, inputs: Path,
-            jobs_dir: Path, uid: int, unsafe: bool) -> Ran:
-    """Stage 3 only (no reference, no expected value needed): rebuild the notebook and run it in the sandbox."""
+def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, staged: staging.Staged,
+            uids: staging.UidPool, unsafe: bool) -> Ran:
+    """Stage 3 only (no reference, no expected value needed): rebuild the notebook and run it in the sandbox, from
+    a staged run (``staging.stage``) with a sandbox uid of ``uids``: the one way the local pool and every Dask
+    worker run a notebook."""
     if sub.problem:
         return Ran(sub.student, [], list(sub.notes), problem=sub.problem, review=True)
     cells, problem, notes = parse_notebook(sub.data or b"")
@@ -174,7 +174,7 @@ def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib
         return Ran(sub.student, [], list(sub.notes), problem=problem, review=True)
     merged, merge_notes = merge(assignment, cells)
     notes = sub.notes + notes + merge_notes
-    job = jobs_dir / sub.student
+    job = staged.jobs / sub.student
     if job.exists():
         shutil.rmtree(job)
     job.mkdir(parents=True)
@@ -191,7 +191,8 @@ def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib
     (job / "limits.json").write_text(json.dumps(limits.as_json()))
     sandbox._world_readable(job)
     try:
-        run = sandbox.run(job, lib, inputs, limits, uid=uid, unsafe=unsafe, tests=tests)
+        with uids.uid() as uid:
+            run = sandbox.run(job, staged.lib, staged.inputs, limits, uid=uid, unsafe=unsafe, tests=tests)
     finally:
         shutil.rmtree(job, ignore_errors=True)
     return Ran(sub.student, merged, notes, run, review=sub.review)

@@ -243,9 +243,3 @@ def load(source: str) -> dict:
     exec(compile(source, f"<{GIVEN_MODULE}>", "exec"), namespace)  # noqa: S102 - the grader's own source
     return {k: v for k, v in namespace.items() if callable(v) and getattr(v, "__module__", None) == GIVEN_MODULE
             and not k.startswith("_")}
-
-
-def install(namespace: dict, assignment: str, names) -> None:
-    """Replace ``names`` in ``namespace`` by stand-ins built from their source, as the sandbox does (for the
-    in-process replay of ``tests/isolation.py``)."""
-    namespace.update(load(source_for(assignment, names)))

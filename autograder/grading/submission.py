@@ -1,14 +1,19 @@
 """What the collect stage hands on: a submission, an entry not graded, and how names become student ids.
 
-Shared by ``collect.py`` and ``lms.py`` (which sits below collect: collect reads an export through it).
+Shared by ``collect.py`` and ``lms.py`` (which sits below collect: collect reads an export through it), and by
+every reader of a CSV file an instructor gives about students (:func:`read_student_table`: the roster, the
+submission times, the LMS ids), so that they read names and files one way.
 """
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.reasons import Reason
 
 MAX_NOTEBOOK_BYTES = 100 << 20
@@ -47,7 +52,7 @@ class Skipped:
     """An entry of the submissions folder that was not graded, and why (listed in summary.md)."""
 
     name: str
-    reason: str
+    reason: Reason | str            # a Reason; a plain string in a list kept by an earlier version
 
 
 def parse_timestamp(text: str | datetime | None) -> datetime | None:
@@ -72,3 +77,33 @@ def student_id(name: str) -> str:
     name = unicodedata.normalize("NFC", name)
     out = "".join(ch if ch.isalnum() or ch in SAFE_PUNCTUATION else "_" for ch in name).strip(".")
     return out or "_"
+
+
+def read_student_table(path: Path, keys: tuple[str, ...], what: str,
+                       required: tuple[str, ...] = ()) -> list[tuple[int, str, dict[str, str]]]:
+    """The rows of a CSV file an instructor gives, keyed by student (a roster, submission times, LMS ids), read
+    one way: UTF-8 (a spreadsheet's byte-order mark ignored), column names matched without case or spaces, the
+    first of ``keys`` present is the student's column, and ``required`` columns must be there too. Each row as
+    (line number, student id as the grader makes it, {column name in lower case: value stripped}); a file that
+    cannot be read, lacks a column or has a row without a student is a :class:`autograder.errors.UsageError`
+    naming the file and line."""
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = {c.strip().lower(): c for c in (reader.fieldnames or []) if c}
+            key = next((columns[k] for k in keys if k in columns), None)
+            missing = [c for c in required if c not in columns]
+            if key is None or missing:
+                need = ([" or ".join(repr(k) for k in keys)] if key is None else []) + [repr(c) for c in missing]
+                raise UsageError(f"{path}: the {what} needs the column(s) {' and '.join(need)}; it has "
+                                 f"{', '.join(reader.fieldnames or []) or 'no header'}")
+            raw = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc}") from None
+    rows = []
+    for n, row in enumerate(raw, start=2):
+        sid = (row.get(key) or "").strip()
+        if not sid:
+            raise UsageError(f"{path}, line {n}: no student id")
+        rows.append((n, student_id(sid), {c: (row.get(name) or "").strip() for c, name in columns.items()}))
+    return rows

@@ -42,9 +42,11 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.gradebook.standing import export_rows, submission_scores
 from autograder.gradebook.store import excluded, open_gradebook
 from autograder.gradebook.term_total import load_config, term_totals
+from autograder.grading.submission import read_student_table
 from autograder.reasons import R, Reason
 from autograder.reports.report import write_csv
 from autograder.reports.term_grades import LETTER_COLUMN, TOTAL_COLUMN
@@ -63,14 +65,16 @@ def lms_id(stored: str, lms: str) -> str:
     return stored if lms == "canvas" and stored else ""
 
 
+#: The roster columns each format takes, as its CSV names them.
+ROSTER_COLUMNS = {c.lower(): c for c in CANVAS_COLUMNS + MOODLE_COLUMNS}
+
+
 def read_roster(path: Path | None) -> dict[str, dict[str, str]]:
+    """``--roster FILE``: the LMS's columns of each student (``student_id``, the grader's ids)."""
     if path is None:
         return {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        if "student_id" not in (reader.fieldnames or []):
-            raise SystemExit(f"{path}: the roster needs a 'student_id' column (the grader's student ids)")
-        return {row["student_id"]: {k: v for k, v in row.items() if k != "student_id" and v} for row in reader}
+    return {sid: {ROSTER_COLUMNS.get(c, c): v for c, v in row.items() if c != "student_id" and v}
+            for _, sid, row in read_student_table(path, ("student_id",), "roster")}
 
 
 class TermColumns:
@@ -135,7 +139,7 @@ def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | 
     configuration (``term.toml``); if it exists, Canvas and Moodle get the term total (and letter) as columns."""
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
         # nbgrader would create an empty gradebook there and report no assignment: say what is wrong instead.
-        raise SystemExit(f"no such gradebook: {db_url.removeprefix('sqlite:///')}")
+        raise UsageError(f"no such gradebook: {db_url.removeprefix('sqlite:///')}")
     out.parent.mkdir(parents=True, exist_ok=True)
     with open_gradebook(db_url) as gb:
         rows, max_score = submission_scores(gb, assignment)

@@ -8,10 +8,9 @@ part, the student's own code and (truncated) outputs, and never the reference or
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 
+from autograder.grading.judge import png
 from autograder.reports.offline import mathjax3_block
 from autograder.reasons import html_of, is_code
 from autograder.catalogs import translate_markdown, translations
@@ -37,16 +36,9 @@ def _md(text: str) -> str:
         return f"<pre>{html.escape(text)}</pre>"
 
 
-def _png(data) -> str | None:
-    if not isinstance(data, str):
-        return None
-    try:
-        raw = base64.b64decode(data, validate=False)
-    except (binascii.Error, ValueError):
-        return None
-    if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
-        return None
-    return f'<img alt="figure output of this cell" src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
+def _img(data) -> str | None:
+    found = png(data)
+    return f'<img alt="figure output of this cell" src="data:image/png;base64,{found}">' if found else None
 
 
 def mathjax_block(mathjax: str | None) -> str:
@@ -121,100 +113,138 @@ def _late(seconds: float, T: dict = _EN) -> str:
 
 def render(assignment, result, mathjax: str | None = None, standing=None) -> str:
     """The page of one student, in the language of the release the student worked in (``result.language``).
-    ``standing`` (``autograder.gradebook.standing.Standing``, from the gradebook) gives the final scores: a grader's score
-    replaces the automatic one, a grader's comment and a late penalty are shown."""
-    e = html.escape
-    zh = str(getattr(result, "language", "en") or "en").startswith("zh")
-    T, table = (_ZH, translations(assignment.name)) if zh else (_EN, {})
-
-    def say(reason) -> str:  # HTML: the template's words escaped, names and messages as <code>
-        return html_of(reason, "zh" if zh else "en")
-    scores = standing.scores if standing is not None else result.scores
-    manual = standing.manual if standing is not None else {}
-    comments = standing.comments if standing is not None else {}
-    answer_comments = standing.answer_comments if standing is not None else {}
-    raw = float(sum(scores.get(c.grade_id, 0.0) for c in assignment.tests))
-    penalty = standing.penalty if standing is not None else 0.0
-    parts = [f"<!DOCTYPE html><html lang='{'zh-CN' if zh else 'en'}'><head><meta charset='utf-8'><title>"
-             f"{e(T['title'].format(assignment=assignment.name, student=result.student))}</title><style>{CSS}</style>"]
-    parts.append(mathjax_block(mathjax))
-    parts.append("</head><body>")
-    parts.append(f"<h1>{e(T['heading'].format(assignment=assignment.name, student=result.student))}</h1>")
-    if penalty:
-        parts.append(f"<p>{e(T['points_line'].format(raw=f'{raw:g}', max=f'{assignment.max_score:g}'))}</p>")
-        parts.append("<p class='late'>" + T["late"].format(
-            late=e(_late(standing.seconds_late, T)), ext=T["with_extension"] if standing.extended else "",
-            penalty=f"{penalty:g}") + "</p>")
-        total = max(0.0, raw - penalty)
-    else:
-        total = raw
-    parts.append(f"<p><strong>{e(T['score'].format(total=f'{total:g}', max=f'{assignment.max_score:g}'))}"
-                 "</strong></p>")
-    with_comments = bool(comments)
-    parts.append(f"<table><tr><th>{T['question']}</th><th>{T['points']}</th><th>{T['score_col']}</th>"
-                 f"<th>{T['why']}</th>" + (f"<th>{T['comment_col']}</th>" if with_comments else "") + "</tr>")
-    for cell in assignment.tests:
-        gid = cell.grade_id
-        got = scores.get(gid, 0.0)
-        cls = "full" if got >= cell.points else "lost"
-        why = say(result.reasons.get(gid, ""))
-        if gid in manual:
-            auto = standing.auto.get(gid, 0.0)
-            why = (f"{why}<br>" if why else "") + e(T["set_by_grader"].format(auto=f"{auto:g}"))
-        parts.append(f"<tr><td>{e(gid)}</td><td>{cell.points:g}</td><td class='{cls}'>{got:g}</td><td>{why}</td>"
-                     + (f"<td>{e(comments.get(gid, ''))}</td>" if with_comments else "") + "</tr>")
-    parts.append("</table>")
-    student_notes = [n for n in result.notes if not is_code(n, "sandbox_stderr")
-                     and not (isinstance(n, str) and n.startswith("sandbox stderr"))]
-    if student_notes:
-        parts.append(f"<div class='notes'><p>{T['notes']}</p><ul>")
-        parts += [f"<li>{say(n)}</li>" for n in student_notes]
-        parts.append("</ul></div>")
+    ``standing`` (``autograder.gradebook.standing.Standing``, from the gradebook) gives the final scores: a grader's
+    score replaces the automatic one, a grader's comment and a late penalty are shown."""
+    page = _Page(assignment, result, standing)
+    parts = page.head(mathjax) + page.score() + page.table() + page.notes()
     if not result.cells:
-        parts.append(f"<p>{T['not_run']}</p>")
+        parts.append(f"<p>{page.T['not_run']}</p>")
     for cell in result.cells:
-        parts.append("<div class='cell'>")
-        if cell["kind"] == "markdown":
-            if cell["origin"] == "source":
-                parts.append(_md(translate_markdown(cell["shown"], table) if zh else cell["shown"]))
-            else:
-                parts.append(f"<pre>{e(cell['shown'])}</pre>")
-            parts.append("</div>")
-            continue
-        label = T[cell["role"]]
-        parts.append(f"<div class='tag'>{label}{' ' + e(cell['grade_id']) if cell.get('grade_id') else ''}</div>")
-        parts.append(f"<pre>{e(cell['shown'])}</pre>")
-        if cell.get("stdout"):
-            parts.append(f"<pre class='out'>{e(cell['stdout'])}</pre>")
-        if cell.get("stderr"):
-            parts.append(f"<pre class='out err'>{e(cell['stderr'])}</pre>")
-        for disp in cell.get("displays") or []:
-            if not isinstance(disp, dict):
-                continue
-            img = _png(disp.get("image/png"))
-            if img:
-                parts.append(img)
-            elif isinstance(disp.get("text/plain"), str):
-                parts.append(f"<pre class='out'>{e(disp['text/plain'])}</pre>")
-        if cell.get("error") and cell["role"] != "test":
-            parts.append(f"<pre class='out err'>{e(str(cell['error']))}</pre>")
-        if not cell.get("ran", True):
-            parts.append(f"<div class='result bad'>{T['did_not_run']}</div>")
-        if cell["role"] == "answer" and answer_comments.get(cell.get("grade_id")):
-            # A comment nbgrader's formgrader saved on this answer cell.
-            parts.append(f"<div class='notes'>{e(T['comment'])}{e(answer_comments[cell['grade_id']])}</div>")
-        if cell["role"] == "test":
-            gid = cell["grade_id"]
-            got = scores.get(gid, 0.0)
-            if gid in result.reasons:
-                parts.append(f"<div class='result bad'>{got:g} / {cell['points']:g}: {say(result.reasons[gid])}</div>")
-            else:
-                parts.append(f"<div class='result ok'>{got:g} / {cell['points']:g}: {T['passed']}</div>")
-            if gid in manual:
-                shown = T["set_by_grader_cell"].format(got=f"{got:g}", points=f"{cell['points']:g}")
-                parts.append(f"<div class='result'>{e(shown)}</div>")
-            if comments.get(gid):
-                parts.append(f"<div class='notes'>{e(T['comment'])}{e(comments[gid])}</div>")
-        parts.append("</div>")
+        parts += page.cell(cell)
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+class _Page:
+    """One student's page: the words of its language, the scores of the record, and the parts in order."""
+
+    def __init__(self, assignment, result, standing=None):
+        self.assignment, self.result, self.st = assignment, result, standing
+        self.zh = str(getattr(result, "language", "en") or "en").startswith("zh")
+        self.T, self.table_zh = (_ZH, translations(assignment.name)) if self.zh else (_EN, {})
+        self.scores = standing.scores if standing is not None else result.scores
+        self.manual = standing.manual if standing is not None else {}
+        self.comments = standing.comments if standing is not None else {}
+        self.answer_comments = standing.answer_comments if standing is not None else {}
+
+    def say(self, reason) -> str:
+        """A reason in HTML: the template's words escaped, names and messages as <code>."""
+        return html_of(reason, "zh" if self.zh else "en")
+
+    def head(self, mathjax: str | None) -> list[str]:
+        e, T, a = html.escape, self.T, self.assignment
+        return [f"<!DOCTYPE html><html lang='{'zh-CN' if self.zh else 'en'}'><head><meta charset='utf-8'><title>"
+                f"{e(T['title'].format(assignment=a.name, student=self.result.student))}</title><style>{CSS}</style>",
+                mathjax_block(mathjax), "</head><body>",
+                f"<h1>{e(T['heading'].format(assignment=a.name, student=self.result.student))}</h1>"]
+
+    def score(self) -> list[str]:
+        """The final score, after the raw points and the late penalty when there is one."""
+        e, T, a = html.escape, self.T, self.assignment
+        raw = float(sum(self.scores.get(c.grade_id, 0.0) for c in a.tests))
+        penalty = self.st.penalty if self.st is not None else 0.0
+        parts = []
+        if penalty:
+            parts.append(f"<p>{e(T['points_line'].format(raw=f'{raw:g}', max=f'{a.max_score:g}'))}</p>")
+            parts.append("<p class='late'>" + T["late"].format(
+                late=e(_late(self.st.seconds_late, T)), ext=T["with_extension"] if self.st.extended else "",
+                penalty=f"{penalty:g}") + "</p>")
+        total = max(0.0, raw - penalty) if penalty else raw
+        parts.append(f"<p><strong>{e(T['score'].format(total=f'{total:g}', max=f'{a.max_score:g}'))}</strong></p>")
+        return parts
+
+    def table(self) -> list[str]:
+        """One row per question: its points, the score, why points were lost, and a grader's comment if any."""
+        e, T = html.escape, self.T
+        with_comments = bool(self.comments)
+        parts = [f"<table><tr><th>{T['question']}</th><th>{T['points']}</th><th>{T['score_col']}</th>"
+                 f"<th>{T['why']}</th>" + (f"<th>{T['comment_col']}</th>" if with_comments else "") + "</tr>"]
+        for cell in self.assignment.tests:
+            gid = cell.grade_id
+            got = self.scores.get(gid, 0.0)
+            why = self.say(self.result.reasons.get(gid, ""))
+            if gid in self.manual:
+                auto = self.st.auto.get(gid, 0.0)
+                why = (f"{why}<br>" if why else "") + e(T["set_by_grader"].format(auto=f"{auto:g}"))
+            parts.append(f"<tr><td>{e(gid)}</td><td>{cell.points:g}</td>"
+                         f"<td class='{'full' if got >= cell.points else 'lost'}'>{got:g}</td><td>{why}</td>"
+                         + (f"<td>{e(self.comments.get(gid, ''))}</td>" if with_comments else "") + "</tr>")
+        parts.append("</table>")
+        return parts
+
+    def notes(self) -> list[str]:
+        """The grader's notes a student should see (not the sandbox's own stderr)."""
+        shown = [n for n in self.result.notes if not is_code(n, "sandbox_stderr")
+                 and not (isinstance(n, str) and n.startswith("sandbox stderr"))]
+        if not shown:
+            return []
+        return [f"<div class='notes'><p>{self.T['notes']}</p><ul>", *[f"<li>{self.say(n)}</li>" for n in shown],
+                "</ul></div>"]
+
+    def cell(self, cell: dict) -> list[str]:
+        """A cell of the notebook as it ran: the instructions (in the page's language), or the code with its outputs
+        and, under a test cell, its result."""
+        e, T = html.escape, self.T
+        if cell["kind"] == "markdown":
+            if cell["origin"] != "source":
+                return ["<div class='cell'>", f"<pre>{e(cell['shown'])}</pre>", "</div>"]
+            text = translate_markdown(cell["shown"], self.table_zh) if self.zh else cell["shown"]
+            return ["<div class='cell'>", _md(text), "</div>"]
+        parts = ["<div class='cell'>",
+                 f"<div class='tag'>{T[cell['role']]}{' ' + e(cell['grade_id']) if cell.get('grade_id') else ''}</div>",
+                 f"<pre>{e(cell['shown'])}</pre>"]
+        parts += _outputs(cell)
+        if not cell.get("ran", True):
+            parts.append(f"<div class='result bad'>{T['did_not_run']}</div>")
+        if cell["role"] == "answer" and self.answer_comments.get(cell.get("grade_id")):
+            # A comment nbgrader's formgrader saved on this answer cell.
+            parts.append(f"<div class='notes'>{e(T['comment'])}{e(self.answer_comments[cell['grade_id']])}</div>")
+        if cell["role"] == "test":
+            parts += self.test_result(cell)
+        parts.append("</div>")
+        return parts
+
+    def test_result(self, cell: dict) -> list[str]:
+        e, T, gid = html.escape, self.T, cell["grade_id"]
+        got = self.scores.get(gid, 0.0)
+        if gid in self.result.reasons:
+            parts = [f"<div class='result bad'>{got:g} / {cell['points']:g}: {self.say(self.result.reasons[gid])}</div>"]
+        else:
+            parts = [f"<div class='result ok'>{got:g} / {cell['points']:g}: {T['passed']}</div>"]
+        if gid in self.manual:
+            shown = T["set_by_grader_cell"].format(got=f"{got:g}", points=f"{cell['points']:g}")
+            parts.append(f"<div class='result'>{e(shown)}</div>")
+        if self.comments.get(gid):
+            parts.append(f"<div class='notes'>{e(T['comment'])}{e(self.comments[gid])}</div>")
+        return parts
+
+
+def _outputs(cell: dict) -> list[str]:
+    """What a code cell printed and displayed (figures only as real PNGs), and the error of a cell that is not a test."""
+    e = html.escape
+    parts = []
+    if cell.get("stdout"):
+        parts.append(f"<pre class='out'>{e(cell['stdout'])}</pre>")
+    if cell.get("stderr"):
+        parts.append(f"<pre class='out err'>{e(cell['stderr'])}</pre>")
+    for disp in cell.get("displays") or []:
+        if not isinstance(disp, dict):
+            continue
+        img = _img(disp.get("image/png"))
+        if img:
+            parts.append(img)
+        elif isinstance(disp.get("text/plain"), str):
+            parts.append(f"<pre class='out'>{e(disp['text/plain'])}</pre>")
+    if cell.get("error") and cell["role"] != "test":
+        parts.append(f"<pre class='out err'>{e(str(cell['error']))}</pre>")
+    return parts

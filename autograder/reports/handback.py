@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.gradebook.store import db_url, excluded, open_gradebook
 from autograder.reports.report import SHARED_MATHJAX
 
@@ -36,7 +37,7 @@ def stage_feedback(assignment: str, grading: Path, course: Path, students: list[
     feedback = grading / "feedback"
     gone = excluded_students(assignment, grading)
     if not feedback.is_dir():
-        raise SystemExit(f"no feedback pages in {feedback}: grade first (python -m autograder grade {assignment} ...)")
+        raise UsageError(f"no feedback pages in {feedback}: grade first (python -m autograder grade {assignment} ...)")
     shared = feedback / ".mathjax" / "tex-svg.js"
     staged, problems = [], []
     for folder in sorted(feedback.iterdir()):

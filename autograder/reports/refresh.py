@@ -12,23 +12,24 @@ from autograder.gradebook.nbgrader_layout import course_root
 from autograder.gradebook.standing import Standing, export_rows, placeholder, standing
 from autograder.gradebook.store import excluded, graded_students
 from autograder.grading.prepare import Assignment
-from autograder.reports.term_grades import write_term_grades
 from autograder.reports.report import shared_mathjax, write_csv, write_feedback, write_log, write_summary
+from autograder.reports.term_grades import write_term_grades
 
 log = logging.getLogger(__name__)
 
 
-def refresh(gb, spec: Assignment, out: Path, feedback_for: list[str] | tuple = (), *, mathjax: str | None = None,
-            seed_note: str = "", skipped: list | None = None, cached: int = 0) -> dict[str, Standing]:
+def refresh(gb, spec: Assignment, out: Path, *, mathjax: str | None = None, seed_note: str = "",
+            skipped: list | None = None, cached: int = 0) -> dict[str, Standing]:
     """Rewrite every output of ``spec`` in ``out`` from the gradebook: ``grades.csv``, the term-wide
     ``ROOT/grades.csv`` (``ROOT`` = the parent of ``out``), ``summary.md`` and ``histogram.png`` for every graded
-    student of the assignment (not only those of the last run), every log, and the feedback pages of
-    ``feedback_for``. Returns the standings it showed."""
+    student of the assignment (not only those of the last run), every log and every feedback page (of each student
+    whose result is kept here). Whatever changed the record (a command, nbgrader's formgrader) shows everywhere.
+    Returns the standings it showed."""
     out = Path(out)
     students = graded_students(gb, spec.name)
-    results = {s: cache.kept_result(out, s) for s in students}
-    standings = {s: standing(gb, spec, s, results[s]) for s in students}
-    results = {s: results[s] or placeholder(spec, standings[s]) for s in students}
+    kept = {s: cache.kept_result(out, s) for s in students}
+    standings = {s: standing(gb, spec, s, kept[s]) for s in students}
+    results = {s: kept[s] or placeholder(spec, standings[s]) for s in students}
     gone = excluded(gb, spec.name)
     for s in gone:  # an excluded student's page and log are not left behind (nor released: nothing to copy)
         shutil.rmtree(out / "feedback" / s, ignore_errors=True)
@@ -36,11 +37,10 @@ def refresh(gb, spec: Assignment, out: Path, feedback_for: list[str] | tuple = (
     (out / "logs").mkdir(parents=True, exist_ok=True)
     for s in students:  # every log shows the record as it is now (a grader's score, an extension, a review)
         write_log(out / "logs" / f"{s}.log", results[s], standings[s])
-    if feedback_for:
-        mathjax = shared_mathjax(out, mathjax)
-        for s in feedback_for:
-            if s in standings:
-                write_feedback(out, spec, results[s], mathjax, standings[s])
+    mathjax = shared_mathjax(out, mathjax)
+    for s in students:
+        if kept[s] is not None:  # a student graded in another folder has no page here
+            write_feedback(out, spec, kept[s], mathjax, standings[s])
     write_csv(out / "grades.csv", export_rows(gb, [spec.name]))
     write_csv(out.parent / "grades.csv", export_rows(gb))
     try:  # the term's totals, if the term has a configuration (ROOT/term.toml)

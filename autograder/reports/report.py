@@ -17,7 +17,7 @@ from autograder.gradebook.standing import EXPORT_COLUMNS
 from autograder.grading.judge import StudentResult
 from autograder.grading.prepare import Assignment
 from autograder.grading.submission import Skipped
-from autograder.reasons import render
+from autograder.reasons import R, render
 from autograder.reports.feedback import render as render_page
 from autograder.reports.offline import MATHJAX_DIR
 
@@ -37,10 +37,11 @@ def write_log(path: Path, result: StudentResult, standing=None) -> None:
         lines += [f"set by a grader: {g} {v:g}" + (f" ({standing.comments[g]})" if g in standing.comments else "")
                   for g, v in standing.manual.items()]
         if standing.timestamp:
-            lines.append(f"submitted: {standing.timestamp} UTC" + (f", {standing.seconds_late:.0f} s after the due date "
-                                                                  f"{standing.duedate} UTC" if standing.seconds_late else ""))
+            lines.append(render(R("log_submitted_late", time=str(standing.timestamp), duedate=str(standing.duedate),
+                                  seconds=round(standing.seconds_late)) if standing.seconds_late
+                                else R("log_submitted", time=str(standing.timestamp))))
         if standing.penalty:
-            lines.append(f"late penalty: {standing.penalty:g}")
+            lines.append(render(R("log_late_penalty", points=float(standing.penalty))))
         lines.append(f"score: {standing.total:g}")
         lines += [f"comment from the grader on {g}: {c}" for g, c in standing.answer_comments.items()]
     if standing is not None and standing.review_note is not None:
@@ -92,8 +93,9 @@ def write_summary(out: Path, assignment: Assignment, results: list[StudentResult
     if done:
         lines += ["", "## Reviewed", ""] + [f"- {s}: {note}" for s, note in done]
     lines += ["", "## Not graded", ""]
-    not_graded = [f"- `{s.name}`: {s.reason}" for s in skipped]
-    not_graded += [f"- {s}: excluded from {assignment.name}{' (' + why + ')' if why else ''}"
+    not_graded = [f"- `{s.name}`: {render(s.reason)}" for s in skipped]
+    not_graded += [f"- {s}: " + render(R("excluded_why", assignment=assignment.name, why=why) if why
+                                       else R("excluded", assignment=assignment.name))
                    for s, why in sorted((excluded or {}).items())]
     lines += not_graded or ["Every entry of the submissions folder was graded."]
     if any(st.duedate for st in standings.values()):
