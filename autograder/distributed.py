@@ -16,6 +16,7 @@ bubblewrap. docs/grading.md shows how to start workers by hand and with dask-job
 """
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import shutil
@@ -28,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from autograder import sandbox
+from autograder import sandbox, warm
 from autograder.stages import staging
 from autograder.stages.run import Ran, execute
 
@@ -43,6 +44,7 @@ _STAGES: dict[str, staging.Staged] = {}
 _STAGE_LOCK = threading.Lock()
 _UIDS: staging.UidPool | None = None
 _CODE: str | None = None
+_TEMPLATE: "warm.Template | None" = None
 
 
 def code_digest() -> str:
@@ -97,11 +99,27 @@ def cleanup(run_id: str) -> int:
     with _STAGE_LOCK:
         staged = _STAGES.pop(run_id, None)
     if staged:
+        if _TEMPLATE is not None:
+            _TEMPLATE.forget(staged.inputs)
         shutil.rmtree(staged.lib.parent.parent, ignore_errors=True)
     return os.getpid()
 
 
-def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, unsafe: bool) -> Ran:
+def _template(unsafe: bool, warm_start: bool):
+    """How this worker starts a sandbox: forked from its one warm template (started on its first task and kept for
+    the worker's life), or cold."""
+    global _TEMPLATE
+    if unsafe or not warm_start:
+        return sandbox.run
+    with _STAGE_LOCK:
+        if _TEMPLATE is None:
+            _TEMPLATE = warm.Template()
+            atexit.register(_TEMPLATE.close)
+    return _TEMPLATE.run
+
+
+def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, unsafe: bool,
+               warm_start: bool = True) -> Ran:
     """A Dask task: run one submission's notebook in a sandbox on this worker; the raw output goes back."""
     if code != code_digest():
         raise WorkerMismatch(f"the worker on {os.uname().nodename} (pid {os.getpid()}) runs other autograder code "
@@ -112,7 +130,8 @@ def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, uns
             raise WorkerMismatch(f"the worker on {os.uname().nodename} cannot sandbox student code: {why}")
     staged = _stage(run_id, blob)
     with _uid_pool().uid() as uid:
-        ran = execute(assignment, sub, limits, staged.lib, staged.inputs, staged.jobs, uid, unsafe)
+        ran = execute(assignment, sub, limits, staged.lib, staged.inputs, staged.jobs, uid, unsafe,
+                      run=_template(unsafe, warm_start))
     ran.host = f"{os.uname().nodename} (Dask worker, pid {os.getpid()}, {'root' if os.geteuid() == 0 else 'ordinary user'})"
     ran.missing = _missing(unsafe)
     return ran
@@ -168,7 +187,7 @@ def connect(scheduler):
 
 
 def run_dask(scheduler, inputs: Path, assignment, subs: list, limits, unsafe: bool,
-             code: str) -> Iterator[tuple[object, object]]:
+             code: str, warm_start: bool = True) -> Iterator[tuple[object, object]]:
     """Run every submission of ``subs`` on the cluster; yield ``(submission, Ran or exception)`` as they finish.
 
     A worker that dies in the middle of a task is noticed by the scheduler, which runs the task again on
@@ -186,7 +205,7 @@ def run_dask(scheduler, inputs: Path, assignment, subs: list, limits, unsafe: bo
         futures = {}
         limits_of = limits if callable(limits) else (lambda _sub: limits)  # one student's limits may be longer
         for sub in subs:
-            fut = client.submit(remote_run, run_id, code, blob, assignment, sub, limits_of(sub), unsafe,
+            fut = client.submit(remote_run, run_id, code, blob, assignment, sub, limits_of(sub), unsafe, warm_start,
                                 key=f"autograder-{run_id[:12]}-{sub.student}", pure=False, retries=0)
             futures[fut] = sub
         for fut in dask_completed(list(futures)):

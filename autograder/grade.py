@@ -49,7 +49,7 @@ from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder import distributed, sandbox, term
+from autograder import distributed, sandbox, term, warm
 from autograder.course import REPO, private_dir, secure
 from autograder.nbgrader_layout import course_root, write_autograded, write_course_folders
 from autograder.stages import staging
@@ -146,7 +146,8 @@ def _mtime(sub: Submission) -> datetime | None:
 def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None, *, db: str | None = None,
           jobs: int = 2, limits: sandbox.Limits | None = None, unsafe_no_sandbox: bool = False,
           force: bool = False, progress: bool = True, mathjax: str | None = None,
-          students: list[str] | None = None, timestamps: str | Path | None = None, scheduler=None) -> Rows:
+          students: list[str] | None = None, timestamps: str | Path | None = None, scheduler=None,
+          warm_start: bool = True) -> Rows:
     """Grade every submission in ``submissions`` (or only those of ``students``); return the rows of the grades
     CSV of the students graded in this run. The gradebook is the term's (``OUT/../gradebook.db`` unless ``db``);
     ``summary.md``, the histogram and ``grades.csv`` describe every graded student of the assignment.
@@ -154,6 +155,9 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     ``scheduler``: None runs the notebooks in a local pool of ``jobs`` sandboxes; a Dask scheduler's address
     (``tcp://host:8786``), scheduler file, cluster or client runs them on that cluster's workers
     (``autograder.distributed``). Either way, judging and every write happen here.
+
+    ``warm_start``: fork each notebook's sandbox from a warm template (``autograder.warm``) instead of starting a
+    cold one; the isolation and the grades are the same, and a template that cannot start falls back to cold.
     """
     from tqdm.auto import tqdm
 
@@ -238,13 +242,15 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         staged = staging.stage(run_dir)
     by_student = {s.student: s for s in subs}
     pool = staging.UidPool(jobs)
+    template = warm.Template() if todo and warm_start and not unsafe_no_sandbox and scheduler is None else None
+    start_sandbox = template.run if template is not None else sandbox.run
 
     def run_one(item):
         # Stage 3 on this machine (the local pool).
         sub, key = item
         with pool.uid() as uid:
             return execute(spec, sub, own_limits[sub.student], staged.lib, staged.inputs, staged.jobs, uid,
-                           unsafe_no_sandbox)
+                           unsafe_no_sandbox, run=start_sandbox)
 
     keys = dict((sub.student, key) for sub, key in todo)
     workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
@@ -252,7 +258,9 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         finished = ((sub, ran) for (sub, _), ran in distributed.run_local(todo, run_one, jobs))
     else:
         finished = distributed.run_dask(scheduler, staged.inputs, spec, [sub for sub, _ in todo],
-                                        lambda s: own_limits[s.student], unsafe_no_sandbox, _CODE_DIGEST)
+                                        lambda s: own_limits[s.student], unsafe_no_sandbox, _CODE_DIGEST, warm_start)
+    if template is not None:
+        finished = warm.closing(finished, template)
 
     # Stages 4 to 6 (judge, record, report): here only, by the process that owns the gradebook.
     with gb:
@@ -395,6 +403,9 @@ def main(argv: list[str]) -> int:
                         help="run the notebooks on a Dask cluster: its scheduler's address (tcp://host:8786) or "
                              "scheduler file (*.json); default: a local pool of --jobs sandboxes on this machine. "
                              "Judging and the gradebook stay in this process (docs/grading.md)")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="start every notebook's sandbox cold (a new interpreter that imports everything) instead of "
+                             "forking it from a warm template; same isolation and grades, slower (docs/grading.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     out = args.out or (args.out_root or REPO / "grading") / args.assignment
@@ -407,7 +418,8 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     rows = grade(args.assignment, args.submissions, out, args.seed, db=args.db, jobs=args.jobs, limits=limits,
                  unsafe_no_sandbox=args.unsafe_no_sandbox, force=args.force, progress=not args.quiet,
-                 mathjax=args.mathjax, students=args.student, timestamps=args.timestamps, scheduler=args.scheduler)
+                 mathjax=args.mathjax, students=args.student, timestamps=args.timestamps, scheduler=args.scheduler,
+                 warm_start=not args.cold_start)
     took = time.perf_counter() - start
     for line in console_lines(rows, out, took, rows.ran, rows.cached):
         print(line)

@@ -165,8 +165,10 @@ class Ran:
 
 
 def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib: Path, inputs: Path,
-            jobs_dir: Path, uid: int, unsafe: bool) -> Ran:
-    """Stage 3 only (no reference, no expected value needed): rebuild the notebook and run it in the sandbox."""
+            jobs_dir: Path, uid: int, unsafe: bool, run=sandbox.run) -> Ran:
+    """Stage 3 only (no reference, no expected value needed): rebuild the notebook and run it in the sandbox.
+
+    ``run``: how (``sandbox.run``, a cold sandbox; or ``warm.Template.run``, one forked from a warm template)."""
     if sub.problem:
         return Ran(sub.student, [], list(sub.notes), problem=sub.problem, review=True)
     cells, problem, notes = parse_notebook(sub.data or b"")
@@ -191,10 +193,10 @@ def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, lib
     (job / "limits.json").write_text(json.dumps(limits.as_json()))
     sandbox._world_readable(job)
     try:
-        run = sandbox.run(job, lib, inputs, limits, uid=uid, unsafe=unsafe, tests=tests)
+        output = run(job, lib, inputs, limits, uid=uid, unsafe=unsafe, tests=tests)
     finally:
         shutil.rmtree(job, ignore_errors=True)
-    return Ran(sub.student, merged, notes, run, review=sub.review)
+    return Ran(sub.student, merged, notes, output, review=sub.review)
 
 
 def judge_ran(assignment: Assignment, sub: Submission, ran: Ran, functions: dict, limits: sandbox.Limits,
