@@ -254,6 +254,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
 
     keys = dict((sub.student, key) for sub, key in todo)
     workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
+    starts: dict[str, int] = {}         # "warm" / "cold" -> notebooks whose sandbox started so
     if scheduler is None or not todo:
         finished = ((sub, ran) for (sub, _), ran in distributed.run_local(todo, run_one, jobs))
     else:
@@ -273,6 +274,8 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
             key = keys[sub.student]
             if getattr(ran, "missing", None) is not None:
                 workers[ran.host] = ran.missing
+            if getattr(ran, "run", None) is not None:
+                starts[ran.run.start] = starts.get(ran.run.start, 0) + 1
             try:
                 if isinstance(ran, BaseException):
                     raise ran
@@ -289,7 +292,8 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
                      skipped=skipped, cached=cached)
     if run_dir is not None:
         shutil.rmtree(run_dir, ignore_errors=True)
-    held, missing = _isolation(out / "summary.md", unsafe_no_sandbox, workers if scheduler is not None else None)
+    held, missing = _isolation(out / "summary.md", unsafe_no_sandbox, workers if scheduler is not None else None,
+                               starts)
     secure(course_root(out), out)
     with (out / "grades.csv").open(newline="") as fh:
         rows = Rows(csv.DictReader(fh))
@@ -303,7 +307,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
     return rows
 
 
-def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[str], list[str]]:
+def _isolation(summary: Path, unsafe: bool, workers: dict | None, starts: dict | None = None) -> tuple[list[str], list[str]]:
     """Add to summary.md which limits held for this run (some need root: docs/grading.md); on a cluster, as each
     worker that ran a notebook reported them."""
     if workers is None:
@@ -319,6 +323,9 @@ def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[
             missing += [f"{m} (on {host})" for m in gaps]
         if not workers:
             lines.append("- no notebook ran in this run (every result was reused)")
+    if starts:
+        lines += ["", f"Sandboxes forked from a warm template: {starts.get('warm', 0)}; started cold: "
+                      f"{starts.get('cold', 0)} (the same isolation and limits either way: docs/grading.md)."]
     with summary.open("a") as fh:
         fh.write("\n".join(lines) + "\n")
     return held, missing

@@ -70,6 +70,7 @@ class RunOutput:
     seconds: float
     notes: list[str] = field(default_factory=list)
     streams: dict = field(default_factory=dict)  # "main" and each test cell's index (str): that process's frames
+    start: str = "cold"           # how the sandbox started: "cold", or "warm" (forked from a template: autograder.warm)
 
 
 class Cgroup:

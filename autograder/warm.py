@@ -317,7 +317,8 @@ class Template:
         if o_over or e_over:
             notes.append(R("sandbox_output", bytes=max(o_over + e_over)))
         return sandbox.RunOutput(b"".join(channel), b"".join(out), b"".join(err), returncode, timed_out, bool(c_over),
-                                 time.monotonic() - start, notes, {name: b"".join(parts) for name, parts in kept.items()})
+                                 time.monotonic() - start, notes, {name: b"".join(parts) for name, parts in kept.items()},
+                                 start="warm")
 
 
 def _read_until(fd: int, deadline: float, stop, end: bytes | None = None) -> bytes:

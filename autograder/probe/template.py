@@ -257,6 +257,7 @@ def monitor(request: dict, fds: list, roles: dict, shell, home: list, template: 
             _say(roles["setup"], b"X" + f"{type(exc).__name__}: {exc}".encode()[:500])
         os._exit(1)
     _keep_only({roles["status"], roles["life"], hold_w})
+    _drop_all()  # from here on it only waits and kills its own child
     pidfd = os.pidfd_open(pid)
     killed = False
     while True:
@@ -299,6 +300,7 @@ def init(request: dict, roles: dict, tests: dict, cgroups: list, hold: int, shel
             _say(roles["setup"], b"X" + f"{type(exc).__name__}: {exc}".encode()[:500])
         os._exit(1)
     _keep_only(set())
+    _drop_all()  # from here on it only reaps
     while True:
         try:
             done, status = os.waitpid(-1, 0)
@@ -356,6 +358,15 @@ class _CapHeader(ctypes.Structure):
 
 class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_all() -> None:
+    """No capability left, in any set, and none to regain (a monitor that only waits needs none)."""
+    for cap in range(64):
+        _prctl(PR_CAPBSET_DROP, cap)
+    _drop_capabilities()
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
 def _drop_capabilities() -> None:
