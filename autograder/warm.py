@@ -73,10 +73,14 @@ def command(lib: Path, sock_fd: int) -> list[str]:
     limits = sandbox.Limits()
     cmd = [sandbox.bwrap_path(), "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    caps = ["CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_NET_ADMIN"]
     if os.geteuid() != 0:
+        # In a user namespace of its own, as its root: each child maps that uid to its own 1000, which the kernel
+        # allows only with CAP_SETFCAP (of this namespace, not the host's).
         cmd += ["--unshare-user", "--uid", "0", "--gid", "0"]
+        caps.append("CAP_SETFCAP")
     cmd += ["--cap-drop", "ALL"]
-    for cap in ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_NET_ADMIN"):
+    for cap in caps:
         cmd += ["--cap-add", cap]
     cmd += sandbox.file_system(limits, [(lib, Path("/grader/lib"))], dirs=("/grader/job", "/grader/inputs"))
     for k, v in sandbox.environment({"AUTOGRADER_TEMPLATE_FD": str(sock_fd)}).items():
@@ -96,6 +100,7 @@ class Template:
         self._inputs: dict[str, int] = {}
         self._stderr: list[bytes] = []
         self._staged = Path(tempfile.mkdtemp(prefix="autograder-template-"))
+        self.imports = 0    # bytes of the template's own memory (its imports), which a child shares, uncharged
         self.used = 0       # notebooks run from the template
         self.fell_back = 0  # notebooks run cold instead
         try:
@@ -127,6 +132,7 @@ class Template:
         hello = json.loads(data)
         if not hello.get("ready"):
             raise Fallback("; ".join(hello.get("problems") or ["not ready"]))
+        self.imports = int(hello.get("anonymous_kb", 0)) * 1024
         self.ok = True
 
     def stderr(self) -> str:
@@ -209,8 +215,11 @@ class Template:
         job_fd = pack(job)
         theirs.append(job_fd)
         theirs.append(self._packed_inputs(inputs))
-        cgroup = sandbox.Cgroup(f"autograder-{os.getpid()}-{uid}-{time.monotonic_ns()}", limits.total_memory_mb * sandbox.MiB,
-                                limits.processes + 8)
+        # A cold sandbox's cgroup is charged for its interpreter's imports; a child's memory that the template made
+        # is charged to the template's. So that a student has the same memory either way, the child's cgroup gets
+        # the limit less what the imports take.
+        memory = max(64 * sandbox.MiB, limits.total_memory_mb * sandbox.MiB - self.imports)
+        cgroup = sandbox.Cgroup(f"autograder-{os.getpid()}-{uid}-{time.monotonic_ns()}", memory, limits.processes + 8)
         request_fds: dict = {role: i for i, role in enumerate(
             ("setup", "status", "life", "stdout", "stderr", "control", "main", "job", "inputs"))}
         request_fds["cgroups"] = []

@@ -97,6 +97,14 @@ def _keep_only(keep) -> None:
     os.closerange(last + 1, 1 << 16)
 
 
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def _capabilities(field: str = "CapEff") -> int:
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -139,7 +147,7 @@ def main() -> None:
     gc.freeze()  # the collector never touches these in a child, so they stay shared with the template
     problems = self_check()
     sock.send(json.dumps({"ready": not problems, "problems": problems, "uid": os.getuid(),
-                          "caps": _capabilities()}).encode())
+                          "caps": _capabilities(), "anonymous_kb": _status_kb("RssAnon")}).encode())
     if problems:
         os._exit(3)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -177,11 +185,19 @@ def main() -> None:
                 sock.close()
                 monitor(request, fds, roles, shell, home, me)
             except BaseException as exc:  # noqa: BLE001 - the grader runs this notebook cold instead
-                _say(roles["setup"], b"X" + f"{type(exc).__name__}: {exc}".encode()[:500])
+                _say(roles["setup"], b"X" + _why(exc))
             finally:
                 os._exit(code)
         for fd in fds:
             os.close(fd)
+
+
+def _why(exc: BaseException) -> bytes:
+    """What failed, and where (the last line of this module the error passed through)."""
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == __file__]
+    return f"{type(exc).__name__}: {exc}{f' (template.py, line {lines[-1]})' if lines else ''}".encode()[:500]
 
 
 def _say(fd: int, data: bytes) -> None:
@@ -254,7 +270,7 @@ def monitor(request: dict, fds: list, roles: dict, shell, home: list, template: 
             os.close(roles["life"])
             init(request, roles, tests, cgroups, hold_r, shell)
         except BaseException as exc:  # noqa: BLE001
-            _say(roles["setup"], b"X" + f"{type(exc).__name__}: {exc}".encode()[:500])
+            _say(roles["setup"], b"X" + _why(exc))
         os._exit(1)
     _keep_only({roles["status"], roles["life"], hold_w})
     _drop_all()  # from here on it only waits and kills its own child
@@ -297,7 +313,7 @@ def init(request: dict, roles: dict, tests: dict, cgroups: list, hold: int, shel
         try:
             supervisor(request, roles, tests, shell)
         except BaseException as exc:  # noqa: BLE001
-            _say(roles["setup"], b"X" + f"{type(exc).__name__}: {exc}".encode()[:500])
+            _say(roles["setup"], b"X" + _why(exc))
         os._exit(1)
     _keep_only(set())
     _drop_all()  # from here on it only reaps
@@ -324,9 +340,13 @@ def supervisor(request: dict, roles: dict, tests: dict, shell) -> None:
     else:
         uid, gid = os.geteuid(), os.getegid()
         _ok(_LIBC.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")  # its own keyrings; uid 1000 as in a cold sandbox
+        # A non-dumpable process's /proc/self files belong to root: dumpable for as long as it writes its maps (no
+        # process that could trace it can see it: its PID namespace holds only pid 1).
+        runner._prctl(PR_SET_DUMPABLE, 1)
         for name, text in (("setgroups", "deny"), ("uid_map", f"1000 {uid} 1"), ("gid_map", f"1000 {gid} 1")):
             with open(f"/proc/self/{name}", "w") as fh:
                 fh.write(text)
+        runner._prctl(PR_SET_DUMPABLE, 0)
         for cap in range(64):
             _prctl(PR_CAPBSET_DROP, cap)
         _drop_capabilities()
