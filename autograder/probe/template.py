@@ -114,6 +114,25 @@ def _capabilities(field: str = "CapEff") -> int:
 
 
 # ------------------------------------------------------------------------------------------- the template
+MADV_COLLAPSE, HUGE = 25, 1 << 21
+
+
+def _huge_pages() -> None:
+    """Back the template's heap with 2 MB pages where the kernel can (``MADV_COLLAPSE``, Linux 6.1): a fork then
+    copies one page-table entry per 2 MB instead of 512, which was the largest cost of starting a child (a page a
+    child writes is still copied alone: the kernel splits the huge page first). Nothing changes but the speed."""
+    with open("/proc/self/maps") as fh:
+        lines = fh.read().splitlines()
+    for line in lines:
+        parts = line.split()
+        if parts[1] != "rw-p" or (len(parts) > 5 and parts[5] != "[heap]"):
+            continue
+        start, end = (int(x, 16) for x in parts[0].split("-"))
+        start, end = (start + HUGE - 1) & ~(HUGE - 1), end & ~(HUGE - 1)
+        if end > start:
+            _LIBC.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_COLLAPSE)
+
+
 def self_check() -> list[str]:
     """What would let one child reach another through the template (empty when nothing does)."""
     problems = []
@@ -145,6 +164,7 @@ def main() -> None:
     runner._roots()
     gc.collect()
     gc.freeze()  # the collector never touches these in a child, so they stay shared with the template
+    _huge_pages()
     problems = self_check()
     sock.send(json.dumps({"ready": not problems, "problems": problems, "uid": os.getuid(),
                           "caps": _capabilities(), "anonymous_kb": _status_kb("RssAnon")}).encode())
