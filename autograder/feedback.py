@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 
 from autograder.offline import mathjax3_block
@@ -29,6 +30,7 @@ img{max-width:100%} .anchor-link{display:none}
 """
 
 
+@functools.lru_cache(maxsize=4096)  # the instructor's text is the same on every student's page
 def _md(text: str) -> str:
     try:
         from nbconvert.filters.markdown_mistune import markdown2html_mistune

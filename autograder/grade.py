@@ -208,6 +208,7 @@ def grade(assignment: str, submissions: Path, out: Path, seed: int | None = None
         print(f"warning: {legacy} is a gradebook of an earlier version (one per assignment); this run uses the term's "
               f"gradebook {out.parent / 'gradebook.db'} (see docs/grading.md, 'A term')", file=sys.stderr)
     gb = open_gradebook(term.open_gradebook, term.db_url(out.parent, gradebook_url(db)))
+    term.fast_commits(gb)
     ensure_assignment(gb, spec)
     gone = term.excluded(gb, spec.name)
     if students and set(wanted) & set(gone):

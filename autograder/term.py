@@ -86,6 +86,20 @@ def open_gradebook(url: str):
     return gb
 
 
+def fast_commits(gb) -> None:
+    """A SQLite gradebook in WAL mode, synchronised at checkpoints only, for this connection (``grade``: a commit per
+    student, each waiting about 30 ms for the disk otherwise). The database stays consistent; a power cut may undo
+    the last commits, which the next ``grade`` makes again from the results kept in ``work/results``."""
+    from sqlalchemy import event, text
+
+    if gb.engine.dialect.name != "sqlite":
+        return
+    event.listen(gb.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=NORMAL"))
+    gb.db.execute(text("PRAGMA journal_mode=WAL"))
+    gb.db.execute(text("PRAGMA synchronous=NORMAL"))
+    gb.db.commit()
+
+
 def _rows(gb, sql: str, **params) -> list:
     from sqlalchemy import text
 

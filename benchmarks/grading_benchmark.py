@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder import warm  # noqa: E402
+from autograder import warm  # noqa: E402,F401
 from autograder.grade import grade  # noqa: E402
 from autograder.release import SOLUTIONS, nbgrader_env  # noqa: E402
 from tests.samples import build  # noqa: E402
@@ -105,10 +105,10 @@ class Memory:
     """Samples the proportional set size (PSS) of every warm template of this process and its sandboxes."""
 
     def __init__(self):
-        self.rest: list[tuple[int, int]] = []  # (RSS, PSS) of a template before its first sandbox, in bytes
-        self.peak = 0                          # the largest PSS of one template with its sandboxes
+        self.rest: dict[int, tuple[int, int]] = {}  # template -> (RSS, PSS) before its first sandbox, in bytes
+        self.peak = 0                                # the largest PSS of one template with its sandboxes
         self._stop = threading.Event()
-        self._seen: set[int] = set()
+        self._busy: set[int] = set()
         threading.Thread(target=self._watch, daemon=True).start()
 
     def stop(self):
@@ -118,9 +118,10 @@ class Memory:
         while not self._stop.wait(0.25):
             for pid in _templates():
                 tree = [pid] + _descendants(pid)
-                if pid not in self._seen and len(tree) == 1:
-                    self._seen.add(pid)
-                    self.rest.append((_rollup(pid, "Rss"), _rollup(pid, "Pss")))
+                if len(tree) == 1 and pid not in self._busy:
+                    self.rest[pid] = (_rollup(pid, "Rss"), _rollup(pid, "Pss"))  # the last look before any child
+                else:
+                    self._busy.add(pid)
                 self.peak = max(self.peak, sum(_rollup(p, "Pss") for p in tree))
 
 
@@ -238,7 +239,7 @@ def main() -> int:
     if cold is not None:
         print(f"cold sandboxes (--cold-start), {args.cold_n} of the mix at --jobs {max(args.jobs)}: {cold:.2f} s/submission")
     mib = 1 << 20
-    for rss, pss in memory.rest[:1]:
+    for rss, pss in list(memory.rest.values())[-1:]:
         print(f"memory per worker: the template at rest {rss / mib:.0f} MiB resident ({pss / mib:.0f} MiB proportional)")
     if memory.peak:
         print(f"memory per worker: peak of the template with its sandboxes {memory.peak / mib:.0f} MiB proportional "

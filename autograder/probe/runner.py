@@ -213,11 +213,14 @@ _KNOWN: dict[int, tuple] = {}
 
 
 def remember_modules() -> None:
-    """Note the real file of every module loaded now (kept with the module object, so its id stays its own)."""
+    """Note the real file of every module loaded now (kept with the module object, so its id stays its own), and
+    whether it lies where a notebook may import from (for the working folder this process has now)."""
+    work = os.path.realpath(os.getcwd())
     for mod in list(sys.modules.values()):
         file = getattr(mod, "__file__", None)
         if id(mod) not in _KNOWN and isinstance(file, str) and os.path.isabs(file):
             _KNOWN[id(mod)] = (mod, file, os.path.realpath(file))
+            _allowed(_KNOWN[id(mod)][2], work)
 
 
 def _real_file(mod, file: str) -> str:
@@ -225,6 +228,12 @@ def _real_file(mod, file: str) -> str:
     if known is not None and known[0] is mod and known[1] == file:
         return known[2]
     return os.path.realpath(file)
+
+
+@functools.lru_cache(maxsize=None)
+def _allowed(real: str, work: str) -> bool:
+    """Whether a module file lies in the working folder or the Python installation (cached: asked once per file)."""
+    return any(real == r or real.startswith(r.rstrip("/") + "/") for r in [work] + _roots())
 
 
 def guard(names, workdir: str) -> str | None:
@@ -241,13 +250,13 @@ def guard(names, workdir: str) -> str | None:
     for obj in gc.get_objects():
         if type(obj) is types.FunctionType and obj.__name__ in names and obj.__module__ == GIVEN_MODULE:
             return f"a stand-in of {obj.__name__} ({GIVEN_MODULE}.{obj.__name__}) was in the test's process"
-    allowed = [os.path.realpath(workdir)] + _roots()
+    work = os.path.realpath(workdir)
     for modname, mod in list(sys.modules.items()):
         file = getattr(mod, "__file__", None)
         if not isinstance(file, str) or not os.path.isabs(file):
             continue
         real = _real_file(mod, file)
-        if any(real == r or real.startswith(r.rstrip("/") + "/") for r in allowed):
+        if _allowed(real, work):
             continue
         try:
             found = sorted(n for n in names if n in vars(mod))
