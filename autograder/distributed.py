@@ -118,6 +118,11 @@ def _template(unsafe: bool, warm_start: bool):
     return _TEMPLATE.run
 
 
+def template_pid() -> int | None:
+    """The process of this worker's warm template (None before its first task, or when it could not start)."""
+    return _TEMPLATE.proc.pid if _TEMPLATE is not None and _TEMPLATE.ok and _TEMPLATE.proc else None
+
+
 def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, unsafe: bool,
                warm_start: bool = True) -> Ran:
     """A Dask task: run one submission's notebook in a sandbox on this worker; the raw output goes back."""
