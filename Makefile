@@ -11,7 +11,7 @@ JOBS    ?= 2
 export PYTHONPATH := $(CURDIR):$(CURDIR)/lib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book serve test variants release grade score extend exclude review duedate roster bench clean help
+.PHONY: book serve test variants release grade score extend exclude review duedate roster link term bench clean help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -79,32 +79,45 @@ release: $(STAMP)
 #   make review ASSIGNMENT=03-qkv STUDENT=alice ARGS="--note 'the hang was the sandbox'"
 #   make duedate ASSIGNMENT=03-qkv WHEN="2026-12-01 23:59 Europe/Paris"
 #   make roster ROSTER=students.csv
+#   make link SOURCE=liddellalice_1001 TARGET=alice   (one person under two ids)
+#   make term                                 (the term total from grading/term.toml)
 define need
 $(if $($(1)),,$(error give $(1)=..., e.g. $(2)))
 endef
+# $(call q,NAME): the value of NAME as one shell word, every character kept ($, quotes, backslashes, spaces):
+# make does not expand it ($(value)), and the shell reads it inside single quotes (a ' becomes '\'').
+q = '$(subst ','\'',$(value $(1)))'
 # grade installs MathJax too: the feedback pages typeset their math with it (offline, no CDN). GNU make exits 2
 # whenever a recipe fails, so `make grade` cannot pass on the command's exit status 1 ("needs a human look"):
 # scripts that need it run `python -m autograder grade` (docs/grading.md, "Exit status").
 grade: $(STAMP) $(ASSETS)
 	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,SUBMISSIONS,SUBMISSIONS=path/to/submitted)
-	$(PY) -m autograder grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(ARGS)
+	$(PY) -m autograder grade $(call q,ASSIGNMENT) $(call q,SUBMISSIONS) $(ARGS)
 
 score: $(STAMP)
 	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,STUDENT,STUDENT=alice)$(call need,QUESTION,QUESTION=cosine-tests)
-	$(PY) -m autograder score "$(ASSIGNMENT)" "$(STUDENT)" "$(QUESTION)" $(POINTS) \
-		$(if $(COMMENT),--comment "$(COMMENT)") $(ARGS)
+	$(PY) -m autograder score $(call q,ASSIGNMENT) $(call q,STUDENT) $(call q,QUESTION) $(POINTS) \
+		$(if $(value COMMENT),--comment $(call q,COMMENT)) $(ARGS)
 
 extend exclude review: $(STAMP)
 	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,STUDENT,STUDENT=alice)
-	$(PY) -m autograder $@ "$(ASSIGNMENT)" "$(STUDENT)" $(ARGS)
+	$(PY) -m autograder $@ $(call q,ASSIGNMENT) $(call q,STUDENT) $(ARGS)
 
 duedate: $(STAMP)
 	$(call need,ASSIGNMENT,ASSIGNMENT=03-qkv)$(call need,WHEN,WHEN="2026-12-01 23:59 Europe/Paris")
-	$(PY) -m autograder duedate "$(ASSIGNMENT)" "$(WHEN)" $(ARGS)
+	$(PY) -m autograder duedate $(call q,ASSIGNMENT) $(call q,WHEN) $(ARGS)
 
 roster: $(STAMP)
 	$(call need,ROSTER,ROSTER=students.csv)
-	$(PY) -m autograder roster "$(ROSTER)" $(ARGS)
+	$(PY) -m autograder roster $(call q,ROSTER) $(ARGS)
+
+link: $(STAMP)
+	$(call need,SOURCE,SOURCE=liddellalice_1001 TARGET=alice)
+	$(call need,TARGET,SOURCE=liddellalice_1001 TARGET=alice)
+	$(PY) -m autograder link $(call q,SOURCE) $(call q,TARGET) $(ARGS)
+
+term: $(STAMP)
+	$(PY) -m autograder term $(ARGS)
 
 bench: $(STAMP) $(ASSETS) $(DOT)
 	$(PY) benchmarks/book_build.py
@@ -113,6 +126,6 @@ bench: $(STAMP) $(ASSETS) $(DOT)
 clean:
 	rm -rf _build
 
-# Mutation testing of the hidden cases (mutmut on autograder/reference/, the hidden cases as oracle; ~10 min).
+# Mutation testing of the hidden cases (mutmut on autograder/grading/reference/, the hidden cases as oracle; ~10 min).
 mutation: $(STAMP)
 	$(PY) benchmarks/mutation.py

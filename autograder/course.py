@@ -27,9 +27,11 @@ def assignments() -> list[str]:
 
 
 def course_dir(env: dict[str, str] | None = None) -> Path:
-    """The course folder the course's nbgrader_config.py names (``$ATTN_COURSE_DIR``, else ``~/attention-course``)."""
+    """The course folder the course's nbgrader_config.py names (``$ATTN_COURSE_DIR``, else ``~/attention-course``,
+    or ``~/attention-course-zh`` for the Chinese class, ``ATTN_LANGUAGE=zh``)."""
     env = env if env is not None else dict(os.environ)
-    return Path(env.get("ATTN_COURSE_DIR") or Path.home() / "attention-course").expanduser().resolve()
+    suffix = "-zh" if (env.get("ATTN_LANGUAGE") or "en").lower().startswith("zh") else ""  # the Chinese class
+    return Path(env.get("ATTN_COURSE_DIR") or Path.home() / f"attention-course{suffix}").expanduser().resolve()
 
 
 def interpreter_on_path() -> None:

@@ -1,4 +1,4 @@
-"""The Chinese names of the hidden cases' labels (``Case.label`` in ``autograder/specs/``), for Chinese feedback.
+"""The Chinese names of the hidden cases' labels (``Case.label`` in ``autograder/grading/specs/``), for Chinese feedback.
 
 A label's numbers are parameters: ``"random 3"`` is looked up as ``"random {0}"`` and shown as ``"随机用例 3"``.
 ``tests/test_reasons.py`` draws every case of every spec under several seeds and fails on a label that has no

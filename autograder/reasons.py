@@ -7,7 +7,7 @@ and language (``EN``, ``ZH``). Nothing re-parses a sentence. A parameter is one 
 * a number, shown as it is (``{n:g}``-style formatting is the template's choice);
 * a string, shown verbatim: a name, a shape, a file name, a student's own exception message (code, not prose;
   the feedback page sets it as ``<code>``);
-* the key ``label``: a hidden case's label (``autograder.cases.Case.label``), shown in the page's language
+* the key ``label``: a hidden case's label (``autograder.grading.cases.Case.label``), shown in the page's language
   (``autograder.labels_zh``);
 * a nested :class:`Reason` (e.g. the problem found on a case, or what "the result" refers to).
 
@@ -46,7 +46,7 @@ EN = {
     "result": "the result",
     "element": "element {i} of {of}",
     "output": "output",
-    # a returned value compared with the reference (autograder.cases.compare, the specs' own comparisons)
+    # a returned value compared with the reference (autograder.grading.cases.compare, the specs' own comparisons)
     "not_tuple": "{what} should be a tuple of {n} values, got {got}",
     "not_numeric": "{what} should be a numeric numpy array, got {got}",
     "wrong_shape": "{what} has shape {shape}, expected shape {expected}",
@@ -134,6 +134,17 @@ EN = {
     "bad_timestamp": "timestamp.txt holds no date nbgrader can read ({text}); treated as on time",
     "canvas_late": "Canvas marked this submission LATE",
     "same_id": "two submissions map to the id {student}; this one is {renamed}",
+    "resubmitted": "re-submitted: graded the newest, {chosen}; earlier {older} not graded",
+    "other_assignment": "another assignment's work ({folders}), not {assignment}'s: not graded",
+    "no_lms_id": "{student}: no {lms} id (none in the roster, the gradebook or a {lms} download); left out, not exported under a made-up id",
+    # one person, one id (autograder.gradebook.identity)
+    "not_on_roster": "not on the roster (matched against the roster's {claims}); not graded: add the student to the roster, or `link` an id",
+    "same_person": "another submission of {student} ({graded} is graded, the newer one)",
+    "link_same": "{student} cannot be linked to itself",
+    "link_unknown": "{student} is not in the gradebook (not on the roster, nothing graded)",
+    "link_conflict": "{source} and {target} both have a submission of {assignments}: nothing linked (exclude one of them from it first)",
+    "linked": "{source} is now {target}: {assignments} moved with every score, comment, extension and penalty",
+    "export_written": "{n} student(s) written to {path}",
     "symlink": "{name} is a symbolic link; it was not followed (grading reads nothing outside the submissions folder)",
     "zip_empty": "the zip archive holds no notebook",
     "zip_too_large": "the notebook in the zip archive is larger than 100 MB",
@@ -143,6 +154,16 @@ EN = {
                         "which is not followed",
     "graded_elsewhere": "graded in another output folder: no notebook to show",
     "not_graded": "the submission could not be graded",
+    "term_config_bad": "{path}: {problem}",
+    "term_config": "term total configured in {path}:",
+    "term_weights": "weights: {weights}",
+    "term_drop_lowest": "each student's {k} lowest assignment(s) dropped",
+    "term_excluded_not_counted": "an assignment a student is excluded from is not counted",
+    "term_excluded_zero": "an assignment a student is excluded from counts as 0",
+    "term_letters": "letters: {letters}",
+    "term_not_graded": "{assignment}: weighted in the configuration, not graded yet: left out of every total",
+    "term_dropped": "dropped: {assignments}",
+    "term_written": "term totals of {n} student(s) written to {path}",
 }
 
 ZH = {
@@ -228,6 +249,16 @@ ZH = {
     "bad_timestamp": "timestamp.txt 中没有 nbgrader 能读取的日期（{text}）；按按时提交处理",
     "canvas_late": "Canvas 将这次提交标记为迟交（LATE）",
     "same_id": "两份提交对应同一个 ID {student}；这一份记为 {renamed}",
+    "resubmitted": "重新提交过：评分的是最新的 {chosen}；较早的 {older} 未评分",
+    "other_assignment": "其他作业的内容（{folders}），不属于 {assignment}：未评分",
+    "no_lms_id": "{student}：没有 {lms} ID（名册、成绩册和 {lms} 下载中都没有）；未导出，不会使用编造的 ID",
+    "not_on_roster": "不在名册上（已与名册的 {claims} 比对）；未评分：请把该学生加入名册，或用 `link` 关联 ID",
+    "same_person": "{student} 的另一份提交（评分的是较新的 {graded}）",
+    "link_same": "{student} 不能与自身关联",
+    "link_unknown": "{student} 不在成绩册中（不在名册上，也没有评分记录）",
+    "link_conflict": "{source} 和 {target} 都提交了 {assignments}：未关联（请先将其中一人从该作业中排除）",
+    "linked": "{source} 现在是 {target}：{assignments} 连同全部分数、评语、延期和扣分一并转移",
+    "export_written": "已将 {n} 名学生写入 {path}",
     "symlink": "{name} 是符号链接，未被跟随（评分程序不读取提交文件夹之外的任何内容）",
     "zip_empty": "zip 压缩包中没有 notebook",
     "zip_too_large": "zip 压缩包中的 notebook 大于 100 MB",
@@ -236,6 +267,16 @@ ZH = {
     "no_notebook_link": "提交中没有找到 notebook（{folder}/）；唯一的 notebook 是符号链接，未被跟随",
     "graded_elsewhere": "在另一个输出文件夹中评分：没有可显示的 notebook",
     "not_graded": "这份提交无法评分",
+    "term_config_bad": "{path}：{problem}",
+    "term_config": "学期总评的配置文件：{path}：",
+    "term_weights": "权重：{weights}",
+    "term_drop_lowest": "每名学生去掉最低的 {k} 次作业",
+    "term_excluded_not_counted": "学生被排除的作业不计入总评",
+    "term_excluded_zero": "学生被排除的作业按 0 分计入总评",
+    "term_letters": "等级：{letters}",
+    "term_not_graded": "{assignment}：配置中有权重，但尚未评分：不计入任何人的总评",
+    "term_dropped": "已去掉：{assignments}",
+    "term_written": "已将 {n} 名学生的学期总评写入 {path}",
 }
 
 TABLES = {"en": EN, "zh": ZH}
@@ -305,7 +346,7 @@ def load(x: Any) -> Any:
 
 
 def from_sandbox(x: Any) -> Reason | str:
-    """A reason the sandbox sent (``autograder/probe/checking.py``), trusted only as far as it is well formed: a known
+    """A reason the sandbox sent (``autograder/grading/probe/checking.py``), trusted only as far as it is well formed: a known
     code with plain parameters (a string cut to 300 characters, a number); anything else becomes its text."""
     if isinstance(x, dict) and x.get("code") in EN and isinstance(x.get("params", {}), dict):
         params = x.get("params", {})

@@ -5,7 +5,7 @@
 
 The batch: ``--submissions`` notebooks spread evenly over the assignments (default: every assignment of
 ``solutions/``), cycling through each assignment's samples of tests/samples (right, wrong, failing and looping
-answers, with their known scores). Each assignment is graded with ``autograder.grade.grade`` (every defence on,
+answers, with their known scores). Each assignment is graded with ``autograder.term.grade`` (every defence on,
 the test suite's short time limits, one seed for all three runs) in three ways:
 
 * one process: the local pool with ``--jobs 1`` (one sandbox at a time);
@@ -28,9 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.grade import grade  # noqa: E402
-from autograder.release import assignments  # noqa: E402
-from autograder.sandbox import Limits  # noqa: E402
+from autograder.term import grade  # noqa: E402
+from autograder.course import assignments  # noqa: E402
+from autograder.grading.sandbox import Limits  # noqa: E402
 from tests.samples import write_all  # noqa: E402
 from tests.servers import DaskCluster  # noqa: E402
 

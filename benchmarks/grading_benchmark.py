@@ -15,7 +15,7 @@ Printed, in one run on the same machine:
 
 * the cold ``import numpy, torch`` of this machine (median of three at the start and three at the end);
 * stock ``nbgrader autograde`` on ``--stock-n`` submissions of the same mix, in its usual single process, with the
-  course's configuration and hidden tests calling ``autograder.checking.check`` in the student's kernel (no
+  course's configuration and hidden tests calling ``autograder.grading.checking.check`` in the student's kernel (no
   sandbox);
 * this command, every defence on, sandboxes forked from the warm template (the default): each ``--n`` at each
   ``--jobs``, with the ratios to the cold import and to stock nbgrader; the loopers; and ``--cold-n``
@@ -42,9 +42,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder import warm  # noqa: E402,F401
-from autograder.grade import grade  # noqa: E402
-from autograder.release import SOLUTIONS, nbgrader_env  # noqa: E402
+from autograder.course import SOLUTIONS, nbgrader_env  # noqa: E402
+from autograder.term import grade  # noqa: E402
 from tests.samples import build  # noqa: E402
 from tests.samples.a03_qkv import SAMPLES  # noqa: E402
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.release import assignments  # noqa: E402
+from autograder.course import assignments  # noqa: E402
 from tests import isolation as iso  # noqa: E402
 
 

@@ -4,11 +4,11 @@
     python benchmarks/mutation.py 03-qkv 05-variants --jobs 2
 
 For each assignment, mutmut (https://github.com/boxed/mutmut, pinned in requirements.txt) makes every small
-change it knows to the assignment's reference module in ``autograder/reference/`` (an operator, a constant,
+change it knows to the assignment's reference module in ``autograder/grading/reference/`` (an operator, a constant,
 a comparison, an argument...): each change is a *mutant*. The oracle is the hidden cases and nothing else:
 the cases are drawn once from fixed seeds with the original reference, which also gives the expected
 outputs; a mutant is **killed** when, on any of those cases, the mutated reference raises, runs out of time,
-or returns something the grader's own comparison (``autograder.checking.compare`` or the spec's ``compare``)
+or returns something the grader's own comparison (``autograder.grading.cases.compare`` or the spec's ``compare``)
 rejects, i.e. something that would cost a student points. A mutant that **survives** is a wrong reference
 that the hidden cases cannot tell from the right one, unless it is equivalent (it cannot change any output
 the notebook asks for). Mutants in functions the assignment does not grade (helpers used only by the book)
@@ -46,8 +46,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checking import compare
-from autograder.specs import all_specs
+from autograder.grading.cases import compare
+from autograder.grading.specs import all_specs
 
 GOLDEN = pickle.loads((Path(__file__).resolve().parent.parent / "golden.pkl").read_bytes())
 
@@ -65,9 +65,14 @@ def test_hidden_cases(name):
 '''
 
 
+#: What the oracle imports of the course package (paths under autograder/).
+ORACLE_NEEDS = ["__init__.py", "reasons.py", "labels_zh.py", "grading/__init__.py", "grading/cases.py",
+                "grading/specs", "grading/reference"]
+
+
 def reference_module(assignment: str) -> str:
-    """The file of ``autograder/reference/`` that holds the assignment's graded functions."""
-    from autograder.specs import all_specs
+    """The file of ``autograder/grading/reference/`` that holds the assignment's graded functions."""
+    from autograder.grading.specs import all_specs
 
     modules = {spec.reference.__module__ for spec in all_specs(assignment).values()}
     (module,) = modules
@@ -76,8 +81,8 @@ def reference_module(assignment: str) -> str:
 
 def golden(assignment: str, seeds=SEEDS) -> dict:
     """Every hidden case of every graded function for ``seeds``, with the unmutated reference's output."""
-    from autograder.checking import rng_for
-    from autograder.specs import all_specs
+    from autograder.grading.cases import rng_for
+    from autograder.grading.specs import all_specs
 
     functions = {}
     for name, spec in all_specs(assignment).items():
@@ -91,25 +96,27 @@ def golden(assignment: str, seeds=SEEDS) -> dict:
 
 
 def prepare(assignment: str, work: Path) -> Path:
-    """A scratch project for mutmut: the course package (specs, checking, reference), the oracle, its config."""
+    """A scratch project for mutmut: what the hidden cases need of the course package (the cases and their
+    comparison, the specs, the reference, the reasons they report), the oracle, its config."""
     if work.exists():
         shutil.rmtree(work)
     (work / "tests").mkdir(parents=True)
     pkg = REPO / "autograder"
-    for rel in ["__init__.py", "checking.py", "specs", "reference"]:
+    for rel in ORACLE_NEEDS:
         src = pkg / rel
         if src.is_dir():
             shutil.copytree(src, work / "autograder" / rel, ignore=shutil.ignore_patterns("__pycache__", "mha_torch.py"))
         else:
-            (work / "autograder").mkdir(exist_ok=True)
+            (work / "autograder" / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, work / "autograder" / rel)
     module = reference_module(assignment)
     target = module.replace(".", "/") + ".py"
     (work / "golden.pkl").write_bytes(pickle.dumps(golden(assignment)))
     (work / "tests" / "test_oracle.py").write_text(ORACLE_TEST)
-    also = [f"autograder/{p}" for p in ("__init__.py", "checking.py", "specs/")]
-    also += [f"autograder/reference/{p.name}" for p in sorted((work / "autograder" / "reference").glob("*.py"))
-             if f"autograder/reference/{p.name}" != target]
+    also = [f"autograder/{p}" + ("/" if (pkg / p).is_dir() else "") for p in ORACLE_NEEDS if p != "grading/reference"]
+    also += [f"autograder/grading/reference/{p.name}"
+             for p in sorted((work / "autograder" / "grading" / "reference").glob("*.py"))
+             if f"autograder/grading/reference/{p.name}" != target]
     also += ["golden.pkl"]
     (work / "setup.cfg").write_text("[mutmut]\npaths_to_mutate=" + target + "\ntests_dir=tests/\nalso_copy=\n    "
                                     + "\n    ".join(also) + "\n")
@@ -142,7 +149,7 @@ def diff(work: Path, name: str) -> str:
 
 
 def main(argv=None) -> int:
-    from autograder.release import assignments
+    from autograder.course import assignments
     from benchmarks.mutation_survivors import EQUIVALENT
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -4,7 +4,9 @@
 
 Three students of 03-qkv (tests/samples/a03_qkv.py: ``correct`` 12 points, ``wrong-cosine`` 10, ``blank`` 0) hand
 in through nbgrader's exchange layout (``submitted/<student>/03-qkv/`` with ``timestamp.txt``); ``wrong-cosine``
-is 36 hours late. Each step runs the real command (``python -m autograder ...``) in a fresh process and prints
+is 36 hours late. Four more people hand in through a Canvas download (by user id, and by name only), a Moodle
+folder (participant id) and a file named by e-mail, with a stranger beside them: with the roster, seven people
+are seven ids, and the stranger is listed as "not on the roster". Each step runs the real command (``python -m autograder ...``) in a fresh process and prints
 its wall-clock seconds and what it says. Nothing is asserted here (tests/test_term.py checks the behaviour).
 """
 from __future__ import annotations
@@ -41,9 +43,25 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "qkv.ipynb").write_text(json.dumps(build(A, samples[student])))
         (folder / "timestamp.txt").write_text(stamp + "\n")
-    (root / "students.csv").write_text("id,first_name,last_name,email\ncorrect,Ada,Lovelace,ada@example.org\n"
-                                       "wrong-cosine,Alan,Turing,alan@example.org\nblank,Grace,Hopper,grace@example.org\n"
-                                       "dave,Dave,Null,dave@example.org\n")
+    # Four more people from other sources (docs/grading.md, "One person, one id"): a Canvas download (user id),
+    # a Canvas name only, a Moodle folder (participant id), a file named by e-mail; and one stranger.
+    more = root / "lms"
+    more.mkdir(parents=True, exist_ok=True)
+    nb = json.dumps(build(A, samples["correct"]))
+    (more / "liddellalice_1005_77_qkv.ipynb").write_text(nb)
+    (more / "hammingrichard_9999_78_qkv.ipynb").write_text(nb)
+    (more / "Edsger Dijkstra_507_assignsubmission_file_").mkdir(exist_ok=True)
+    (more / "Edsger Dijkstra_507_assignsubmission_file_" / "qkv.ipynb").write_text(nb)
+    (more / "barbara@example.org.ipynb").write_text(nb)
+    (more / "mallory.ipynb").write_text(nb)
+    (root / "students.csv").write_text("id,first_name,last_name,email,lms_user_id,moodle_id\n"
+                                       "correct,Ada,Lovelace,ada@example.org,1001,\n"
+                                       "wrong-cosine,Alan,Turing,alan@example.org,1002,\n"
+                                       "blank,Grace,Hopper,grace@example.org,1003,\n"
+                                       "alice,Alice,Liddell,alice@example.org,1005,\n"
+                                       "hamming,Richard,Hamming,rh@example.org,,\n"
+                                       "dijkstra,Edsger,Dijkstra,ewd@example.org,,507\n"
+                                       "liskov,Barbara,Liskov,barbara@example.org,,\n")
     grading.mkdir(parents=True, exist_ok=True)
     (grading / "nbgrader_config.py").write_text(
         "import math\nfrom nbgrader.plugins import LateSubmissionPlugin\n\n"
@@ -51,6 +69,10 @@ def main() -> int:
         "    def late_submission_penalty(self, student_id, score, total_seconds_late):\n"
         "        return score * 0.1 * math.ceil(total_seconds_late / 86400)\n\n"
         "c = get_config()\nc.AssignLatePenalties.plugin_class = TenPercentPerDay\n")
+    # The term total (docs/grading.md, "A term total"): one assignment so far, letters from cut-offs; an
+    # exclusion counts as 0 here, so the withdrawn student's total says so.
+    (grading / "term.toml").write_text(f'drop_lowest = 0\nexcluded = "zero"\n\n[weights]\n{A} = 1\n\n'
+                                       '[letters]\nA = 90\nB = 80\nC = 70\nF = 0\n')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "lib")]))
     common = ["--out-root", str(grading)]
     steps = [
@@ -63,11 +85,15 @@ def main() -> int:
         ["extend", A, "blank", "--time-factor", "2"],
         ["grade", A, str(course), "--quiet"],
         ["grade", A, str(course), "--quiet", "--student", "correct", "--force"],
+        ["grade", A, str(more), "--quiet"],
         ["exclude", A, "blank", "--reason", "withdrew"],
+        ["term"],
+        ["export", A, "--format", "canvas", "--db", f"sqlite:///{grading / 'gradebook.db'}",
+         "--out", str(grading / A / "grades-canvas.csv")],
     ]
-    print(f"class of {len(STAMPS)} in {root}")
+    print(f"class of 7 (3 through the exchange, 4 from Canvas, Moodle and a file) and a stranger in {root}")
     for step in steps:
-        cmd = [sys.executable, "-m", "autograder", *step, *common]
+        cmd = [sys.executable, "-m", "autograder", *step, *(common if step[0] != "export" else [])]
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
         took = time.perf_counter() - start
@@ -75,6 +101,12 @@ def main() -> int:
         print("\n".join("    " + ln for ln in (done.stdout + done.stderr).strip().splitlines()[-6:]))
     print("\ngrading/grades.csv:")
     print((grading / "grades.csv").read_text())
+    summary = (grading / A / "summary.md").read_text()
+    print("\nNot graded (summary.md):")
+    print("\n".join(ln for ln in summary.splitlines() if "roster" in ln))
+    for name in ("term-grades.csv", "term-grades.report.txt", f"{A}/grades-canvas.csv"):
+        print(f"\ngrading/{name}:")
+        print((grading / name).read_text())
     return 0
 
 

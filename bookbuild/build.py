@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
 HTML = REPO / "_build" / "html"
 
 

@@ -27,7 +27,7 @@ import re
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
 FONT_DIR = REPO / "lib" / "attn" / "data" / "fonts"
 FONT_FILE = FONT_DIR / "NotoSansCJKsc-attn-subset.ttf"
 FAMILY = "Noto Sans CJK SC attn subset"

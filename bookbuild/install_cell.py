@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
 MARK = "# The book's package `attn`"
 _CELL = re.compile(r"```\{code-cell\} ipython3\n(?::tags: \[[^\]]*\]\n)?" + re.escape(MARK) + r".*?\n```\n", re.S)
 

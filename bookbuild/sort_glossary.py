@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
-GLOSSARY = Path(__file__).resolve().parent.parent / "book" / "glossary.md"
+from bookbuild.paths import REPO
+
+GLOSSARY = REPO / "book" / "glossary.md"
 _BLOCK = re.compile(r"(^```+\{glossary\}[^\n]*\n)(.*?)(^```+\s*$)", re.M | re.S)
 
 

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
 LOCALES = REPO / "locales"
 LANG = "zh_CN"
 CATALOGS = LOCALES / LANG / "LC_MESSAGES"
@@ -148,7 +148,7 @@ def stale_catalogs() -> list[Problem]:
 
 
 def catalogs() -> list[Path]:
-    """The book's catalogs (the exercises' catalogs, ``exercises/*.po``, are checked by ``autograder.translate``)."""
+    """The book's catalogs (the exercises' catalogs, ``exercises/*.po``, are checked by ``autograder.authoring.translate``)."""
     return sorted((CATALOGS / "book").rglob("*.po"))
 
 

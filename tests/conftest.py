@@ -5,12 +5,13 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests import REPO
+
 sys.path.insert(0, str(REPO))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from autograder.release import assignments  # noqa: E402
+from autograder.course import assignments  # noqa: E402
 
 ASSIGNMENTS = assignments()
 

@@ -27,7 +27,7 @@ TOTAL_MEMORY_MB = 1536  # the whole sandbox (cgroup); each process may map 4 GB
 
 
 def limits():
-    from autograder.sandbox import Limits
+    from autograder.grading.sandbox import Limits
 
     return Limits(function_timeout=FUNCTION_TIMEOUT, cell_timeout=CELL_TIMEOUT, notebook_timeout=NOTEBOOK_TIMEOUT,
                   cpu_seconds=60, processes=32, total_memory_mb=TOTAL_MEMORY_MB)
@@ -162,7 +162,9 @@ def cosine_scores(Q, K):
     "steal-reference": Hostile(notebook(cosine("""
 import inspect, os, sys
 stolen = []
-for mod in ("autograder.reference.qkv", "autograder.specs.qkv", "autograder.grade", "autograder.release"):
+for mod in ("autograder.reference.qkv", "autograder.specs.qkv", "autograder.grade", "autograder.release",
+            "autograder.grading.reference.qkv", "autograder.grading.specs.qkv", "autograder.grading.pipeline",
+            "autograder.authoring.release"):
     try:
         __import__(mod)
         stolen.append(mod)

@@ -1,7 +1,7 @@
 """Submissions that try to steal a correct implementation of a graded function instead of writing it (issue 26).
 
 While a test cell runs, the student's *other* graded functions are replaced by public stand-ins
-(``autograder/standins.py``). Each submission here starts from the instructor's solution and replaces every
+(``autograder/grading/standins.py``). Each submission here starts from the instructor's solution and replaces every
 graded function that has a stand-in by a thief, which looks for a correct implementation of that function
 somewhere in its reach and calls it, by one route:
 
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import json
 
-from autograder.standins import STANDINS
-from autograder.stages.prepare import load_assignment
-from autograder.stages.run import _defined_names
+from autograder.grading.standins import STANDINS
+from autograder.grading.prepare import load_assignment
+from autograder.grading.run import _defined_names
 from tests.samples import Sample, build, strip_markers
 
 ROUTES = ("gc", "files", "import")
@@ -92,7 +92,9 @@ def _candidates_import(name):
     import importlib, pkgutil
     wanted = ["autograder", "autograder.standins", "autograder.probe", "autograder.probe.standins",
               "autograder.probe.runner", "autograder.probe.checking", "autograder.reference", "autograder.specs",
-              "autograder.stages", "standins", "probe.standins", "_given"]
+              "autograder.stages", "autograder.grading", "autograder.grading.standins", "autograder.grading.probe",
+              "autograder.grading.probe.runner", "autograder.grading.reference", "autograder.grading.specs",
+              "standins", "probe.standins", "_given"]
     found, mods = [], []
     for modname in wanted:
         try:

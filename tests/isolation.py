@@ -5,8 +5,8 @@ This is the grading rule, replayed in process and without nbgrader so that every
 assignment can be broken three ways in a few seconds: the instructor's answers are run, one graded
 function is replaced by a broken one (it ``raise``s, loops forever, or returns wrong values), then every
 test cell runs as the grader runs it: in a copy of the notebook's namespace where, with ``standins=True``,
-every *other* graded function is replaced by its public stand-in (``autograder/standins.py``), defined from the
-source the grader builds for that cell (``autograder.stages.run.given_source``: what the sandbox's test process
+every *other* graded function is replaced by its public stand-in (``autograder/grading/standins.py``), defined from the
+source the grader builds for that cell (``autograder.grading.run.given_source``: what the sandbox's test process
 receives), with the hidden ``check`` comparing against the reference, and a time limit.
 ``standins=False`` replays the grader before the stand-ins (the "before" column of the closing note).
 ``tests/test_isolation.py`` checks the rule; ``tests/test_grading.py`` grades assignment 03's broken
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder import standins as _standins
-from autograder.stages.prepare import HIDDEN_RE, load_assignment
+from autograder.grading import standins as _standins
+from autograder.grading.prepare import HIDDEN_RE, load_assignment
 from tests.samples import strip_markers
 
 MODES = ("raises", "loops", "wrong")
@@ -66,7 +66,7 @@ def run(assignment: str, broken: str | None, mode: str = "raises", *, standins: 
 
     ``cell_seconds``: the time limit of every cell, or a dict grade_id -> limit (see ``limits``).
     """
-    from autograder import checking
+    from autograder.grading import checking
 
     spec = load_assignment(assignment)
     graded = {f for c in spec.tests for a, f in c.checks}
@@ -100,7 +100,7 @@ def run(assignment: str, broken: str | None, mode: str = "raises", *, standins: 
             saved = dict(ns)
             cell_ns = ns
             if standins:
-                from autograder.stages.run import given_source
+                from autograder.grading.run import given_source
 
                 cell_ns.update(_standins.load(given_source(spec, cell.checks)))
             source = HIDDEN_RE.sub(lambda m: "".join(

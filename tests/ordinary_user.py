@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests import REPO
 USER = "autograder-ci"
 HOME = Path("/var/tmp/autograder-ci")
 SYSTEM_PYTHON = "/usr/bin/python3"

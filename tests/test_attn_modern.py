@@ -95,7 +95,7 @@ def test_sentence_pair_alignment_crosses():
 
 def test_beam_of_one_is_greedy_and_length_penalty():
     from attn.seq2seq import LuongSeq2Seq, ReverseTask, greedy_batch
-    from attn.transformer import Seq2SeqTransformer, ReverseTask as DigitTask, greedy_decode
+    from attn.transformer import Seq2SeqTransformer, greedy_decode, with_eos
 
     assert length_penalty(7, 0.0) == 1.0 and length_penalty(7, 1.0) == 2.0
     torch.manual_seed(0)
@@ -108,7 +108,8 @@ def test_beam_of_one_is_greedy_and_length_penalty():
         want = want[: want.index(2) + 1] if 2 in want else want
         assert seq.tolist() == want
     tfm = Seq2SeqTransformer(13).eval()
-    src, _ = DigitTask().batch(np.random.default_rng(1), 4)
+    src, src_len, _ = ReverseTask(n_symbols=10, min_len=3, max_len=8).batch(np.random.default_rng(1), 4)
+    src = with_eos(src, src_len)
     greedy = greedy_decode(tfm, src, 9)
     for i in range(4):
         seq, _ = beam_search(transformer_adapter(tfm), src[i:i + 1], 1, 9)

@@ -332,8 +332,8 @@ def test_download_buttons_give_the_notebook_and_its_source(visit, page):
 # --- graders' feedback renders math offline -----------------------------------------------------------
 
 def test_feedback_html_typesets_math_offline(browser, tmp_path):
-    """A feedback page rewritten by autograder.offline typesets its math from a file:// URL, no network."""
-    from autograder.offline import offline_html
+    """A feedback page rewritten by autograder.reports.offline typesets its math from a file:// URL, no network."""
+    from autograder.reports.offline import offline_html
     from tests.test_offline import nbconvert_mathjax_page
 
     page_file = tmp_path / "feedback.html"

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.checking import as_plain_array, check, compare
-from autograder.reference import qkv
+from autograder.grading.checking import as_plain_array, check, compare
+from autograder.grading.reference import qkv
 
 
 def test_compare_accepts_float32_results_of_float64_problems():
@@ -72,7 +72,7 @@ def test_reason_names_the_case_but_not_the_expected_values():
 
 
 def test_fresh_seed_changes_the_random_cases(monkeypatch):
-    from autograder.checking import rng_for
+    from autograder.grading.checking import rng_for
 
     a = rng_for("03-qkv/softmax", 1).standard_normal(3)
     b = rng_for("03-qkv/softmax", 2).standard_normal(3)

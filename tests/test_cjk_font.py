@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 
 from bookbuild.cjk_font import CJK, FAMILY, FONT_FILE, PUNCTUATION, drawn_characters
 
-REPO = Path(__file__).resolve().parent.parent
+from tests import REPO
 MISSING = "猫"  # U+732B: drawn by no page, so not in the subset (nor in matplotlib's DejaVu Sans)
 
 

@@ -1,6 +1,6 @@
 """Every entry of a submissions folder is graded under the right student id, or reported with the reason.
 
-Unit tests of the collect stage (``autograder/stages/collect.py``, no grading) for the layouts an instructor is
+Unit tests of the collect stage (``autograder/grading/collect.py``, no grading) for the layouts an instructor is
 handed: a flat folder, nbgrader's ``submitted/``, zip archives, Canvas and Moodle exports; and one run of the
 real command that checks the summary lists what was not graded.
 """
@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from autograder.stages.collect import collect, parse_timestamp, student_id
+from autograder.grading.collect import collect, parse_timestamp, student_id
 
 NB = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
@@ -114,9 +114,9 @@ def test_moodle_export(tmp_path):
 
 
 @pytest.mark.xdist_group("hostile")  # grading: kept apart from the hostile suite's leftover-process check
-@pytest.mark.skipif(not __import__("autograder.sandbox").sandbox.available()[0], reason="bubblewrap cannot run here")
+@pytest.mark.skipif(not __import__("autograder.grading.sandbox").grading.sandbox.available()[0], reason="bubblewrap cannot run here")
 def test_the_command_grades_unicode_ids_and_reports_what_it_skipped(tmp_path, capsys):
-    from autograder.grade import main
+    from autograder.commands.grade import main
     from tests.samples import Sample, build
 
     root = tmp_path / "subs"

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from autograder import grade as grade_module
-from autograder import sandbox
-from autograder.grade import grade
-from autograder.stages import staging
+from autograder.gradebook import cache as cache_module
+from autograder.grading import sandbox
+from autograder.term import grade
+from autograder.grading import staging
 from tests import hostile_samples as hs
 from tests.servers import DaskCluster, Postgres, postgres_binaries
 
@@ -74,13 +74,13 @@ def test_a_killed_worker_loses_nobody_and_grades_nobody_twice(tmp_path, monkeypa
     expected = write(tmp_path / "subs")
     out = tmp_path / "grading" / hs.ASSIGNMENT
     recorded: dict[str, int] = {}
-    real_save = grade_module.save_cached
+    real_save = cache_module.save_result
 
     def counting_save(cache, result):
         recorded[result.student] = recorded.get(result.student, 0) + 1
         real_save(cache, result)
 
-    monkeypatch.setattr(grade_module, "save_cached", counting_save)
+    monkeypatch.setattr(cache_module, "save_result", counting_save)
     box: dict = {}
 
     def run():
@@ -127,7 +127,7 @@ def test_a_killed_worker_loses_nobody_and_grades_nobody_twice(tmp_path, monkeypa
     assert {r["student_id"]: float(r["score"]) for r in rows} == expected
     assert scores_in(f"sqlite:///{out.parent / 'gradebook.db'}", expected) == expected
     # The same batch on one machine (local pool, same seed): every cell's score and reason agree.
-    monkeypatch.setattr(grade_module, "save_cached", real_save)
+    monkeypatch.setattr(cache_module, "save_result", real_save)
     local = tmp_path / "local" / hs.ASSIGNMENT
     grade(hs.ASSIGNMENT, tmp_path / "subs", local, seed=SEED, limits=hs.limits(), progress=False)
     for name in expected:
@@ -182,7 +182,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
 
 
 def test_command_line_has_scheduler_and_no_shard(capsys):
-    from autograder.grade import main
+    from autograder.commands.grade import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])
@@ -197,9 +197,9 @@ def test_command_line_has_scheduler_and_no_shard(capsys):
 
 def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
     """A worker whose ``autograder`` differs from the grader's stops the run instead of grading with other code."""
-    from autograder import distributed
-    from autograder.stages.collect import Submission
-    from autograder.stages.prepare import load_assignment
+    from autograder.grading import distributed
+    from autograder.grading.collect import Submission
+    from autograder.grading.prepare import load_assignment
 
     write(tmp_path / "subs", ["correct"])
     (tmp_path / "inputs").mkdir()
@@ -213,7 +213,7 @@ def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
 def test_command_line_grades_on_the_cluster_by_scheduler_file(tmp_path, cluster, capsys):
     """``--scheduler scheduler.json``: the command grades on the cluster; the summary says, per worker, which
     limits it could not apply (none, where workers are root and can make cgroups)."""
-    from autograder.grade import main
+    from autograder.commands.grade import main
 
     write(tmp_path / "subs", ["correct", "invalid-json"])
     out = tmp_path / "grading" / hs.ASSIGNMENT
@@ -234,7 +234,7 @@ def test_each_worker_keeps_one_warm_template(tmp_path, cluster):
     the next (issue 24); a notebook's sandbox is never started cold while it lives."""
     from distributed import Client
 
-    from autograder import distributed
+    from autograder.grading import distributed
 
     templates = []
     for run in ("first", "second"):
@@ -251,7 +251,7 @@ def test_each_worker_keeps_one_warm_template(tmp_path, cluster):
 
 
 def test_a_gradebook_that_cannot_be_opened_is_a_clear_error(tmp_path):
-    from autograder.grade import gradebook_url
+    from autograder.gradebook.store import gradebook_url
 
     assert gradebook_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert gradebook_url("sqlite:///x.db") == "sqlite:///x.db"

@@ -3,6 +3,8 @@
 release_assignment (instructor) -> fetch_assignment, submit (each student, as that Unix user) -> collect --update
 (instructor) -> `python -m autograder grade` on the course folder -> `python -m autograder release-feedback` ->
 fetch_feedback (each student), who must find his own page with his own score, and nothing of the others.
+It runs for the English class and for the Chinese one (``ATTN_LANGUAGE=zh``: course ``attention-zh``, release
+``exercises/zh/``), whose students fetch the Chinese notebook, submit it, and fetch a feedback page in Chinese.
 
 Students run nbgrader from a virtualenv made from Debian's /usr/bin/python3 (the default python3 here is a pyenv
 build under /root, mode 700, which other users cannot execute; docs/grading.md). It is built once with
@@ -104,38 +106,52 @@ def term(student_nbgrader):
         subprocess.run([*sudo, "rm", "-rf", str(base)], capture_output=True)
 
 
-def _as_student(term, user: str, label: str, *args: str) -> subprocess.CompletedProcess:
+def _as_student(term, user: str, label: str, *args: str, course_id: str = COURSE_ID) -> subprocess.CompletedProcess:
     home = term["base"] / "home" / user
     env = ["env", "-i", f"HOME={home}", f"USER={user}", f"LOGNAME={user}", "LANG=C.UTF-8",
            f"PATH={term['bin']}:/usr/bin:/bin"]
     cmd = [*term["sudo"], "runuser", "-u", user, "--", *env, str(term["bin"] / "nbgrader"), *args,
-           f"--course={COURSE_ID}", f"--Exchange.root={term['exchange']}"]
+           f"--course={course_id}", f"--Exchange.root={term['exchange']}"]
     return _timed(label, cmd, cwd=home)
 
 
-def test_exchange_release_submit_collect_grade_feedback(term):
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_exchange_release_submit_collect_grade_feedback(term, language):
+    zh = language == "zh"
+    # The Chinese class is told apart only by ATTN_LANGUAGE: its course id and release come from the course's
+    # nbgrader_config.py (the course folder is the test's own, as ATTN_COURSE_DIR would be for any class).
+    course_id = "attention-zh" if zh else COURSE_ID
     env = dict(os.environ, ATTN_COURSE_DIR=str(term["course"]), ATTN_EXCHANGE=str(term["exchange"]),
-               ATTN_COURSE_ID=COURSE_ID, PYTHONPATH=f"{REPO}:{REPO / 'lib'}")
+               PYTHONPATH=f"{REPO}:{REPO / 'lib'}", ATTN_LANGUAGE=language)
+    env.pop("ATTN_COURSE_ID", None)
+    student = lambda *a: _as_student(*a, course_id=course_id)  # noqa: E731
     python = sys.executable
     in_repo_before = {p for p in ("gradebook.db", "submitted", "autograded", "feedback") if (REPO / p).exists()}
 
     # Instructor: release.
     _timed("release_assignment", [python, "-m", "autograder", "nbgrader", "release_assignment", ASSIGNMENT],
            env=env, cwd=REPO)
-    assert (term["exchange"] / COURSE_ID / "outbound" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").is_file()
+    released = term["exchange"] / course_id / "outbound" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    assert released.is_file()
+    source = REPO / "exercises" / ("zh" if zh else "") / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    assert json.loads(released.read_text())["cells"] == json.loads(source.read_text())["cells"]
     # The wrapper made the course folder, private to the instructor: it will hold student work.
     assert term["course"].is_dir() and term["course"].stat().st_mode & 0o777 == 0o700
 
     # Students: fetch, answer (each his own sample notebook), submit.
     expected = {}
     for user, sample_name in term["users"].items():
-        _as_student(term, user, "fetch_assignment", "fetch_assignment", ASSIGNMENT)
+        student(term, user, "fetch_assignment", "fetch_assignment", ASSIGNMENT)
         fetched = term["base"] / "home" / user / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
         assert fetched.is_file()
+        given = json.loads(fetched.read_text())
+        assert given["metadata"].get("attention_course", {}).get("language", "en").startswith(language)
         sample = modules()[ASSIGNMENT].SAMPLES[sample_name]
-        fetched.write_text(json.dumps(build(ASSIGNMENT, sample), indent=1))
+        answered = build(ASSIGNMENT, sample)
+        answered["metadata"] = given["metadata"]  # the student's own notebook: the release it came from
+        fetched.write_text(json.dumps(answered, indent=1))
         expected[user] = sample.score
-        _as_student(term, user, "submit", "submit", ASSIGNMENT)
+        student(term, user, "submit", "submit", ASSIGNMENT)
 
     # Instructor: collect, as nbgrader's own console script with the README's JUPYTER_CONFIG_PATH and a PATH
     # without the virtualenv (the `alembic` pitfall: the course's config puts the virtualenv's bin/ on PATH).
@@ -166,12 +182,17 @@ def test_exchange_release_submit_collect_grade_feedback(term):
     # Students: fetch the feedback; each sees his own score and nobody else's page.
     max_score = modules()[ASSIGNMENT].MAX_SCORE
     for user in term["users"]:
-        _as_student(term, user, "fetch_feedback", "fetch_feedback", ASSIGNMENT)
+        student(term, user, "fetch_feedback", "fetch_feedback", ASSIGNMENT)
         pages = list((term["base"] / "home" / user / ASSIGNMENT / "feedback").glob(f"*/{NOTEBOOK}.html"))
         assert len(pages) == 1, pages
         text = pages[0].read_text()
-        assert f"feedback for {user}</h1>" in text
-        assert f"Score: {expected[user]:g} / {max_score:g}" in text
+        if zh:
+            assert f"{user} 的反馈</h1>" in text and "lang='zh-CN'" in text
+            assert f"得分：{expected[user]:g} / {max_score:g}" in text
+            assert "Score:" not in text
+        else:
+            assert f"feedback for {user}</h1>" in text
+            assert f"Score: {expected[user]:g} / {max_score:g}" in text
         assert not any(other in text for other in term["users"] if other != user)
         assert "../../.mathjax/" not in text  # the page travels alone: no link to a folder left behind
     print("\nexchange timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in TIMES.items())
@@ -180,7 +201,8 @@ def test_exchange_release_submit_collect_grade_feedback(term):
 
 def test_feedback_is_staged_only_for_students_collected_through_the_exchange(tmp_path):
     """No accounts needed: the copy into nbgrader's feedback folder, with its secret, and the embedded MathJax."""
-    from autograder.exchange import SHARED_MATHJAX, stage_feedback
+    from autograder.reports.handback import stage_feedback
+    from autograder.reports.report import SHARED_MATHJAX
 
     grading, course = tmp_path / "grading", tmp_path / "course"
     (grading / "feedback" / ".mathjax").mkdir(parents=True)

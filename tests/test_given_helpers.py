@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from autograder.checking import compare, rng_for
-from autograder.release import SOLUTIONS
-from autograder.specs import all_specs
+from autograder.grading.checking import compare, rng_for
+from autograder.course import SOLUTIONS
+from autograder.grading.specs import all_specs
 
 GIVEN = [  # (assignment, locked cell, helper, assignment that grades it)
     ("04-alignment", "imports", "masked_softmax", "03-qkv"),
@@ -87,7 +87,7 @@ def test_alignment_masked_softmax_without_a_mask_is_the_softmax():
     """04's given masked_softmax kept its optional mask (the answers call it with mask=None)."""
     import numpy as np
 
-    from autograder.reference.qkv import softmax
+    from autograder.grading.reference.qkv import softmax
 
     ns: dict = {}
     exec(compile(locked_cell("04-alignment", "imports"), "<04/imports>", "exec"), ns)

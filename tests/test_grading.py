@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.term import grade
+from autograder.grading.sandbox import Limits
 from tests.conftest import ASSIGNMENTS
 from tests.samples import modules, write_all
 
@@ -19,9 +19,14 @@ def test_every_assignment_has_samples():
     assert SAMPLED == ASSIGNMENTS, "each assignment needs tests/samples/a<NN>_<slug>.py"
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("assignment", SAMPLED)
-def test_sample_submissions_get_their_exact_scores(assignment, tmp_path):
-    expected = write_all(assignment, tmp_path / "submissions")
+def test_sample_submissions_get_their_exact_scores(assignment, language, tmp_path):
+    """Every sample gets its exact score, built from the English release and from the Chinese one (whose docstrings,
+    comments and test messages are translated): a Chinese notebook grades exactly like an English one."""
+    from autograder.authoring.translate import ZH_EXERCISES
+
+    expected = write_all(assignment, tmp_path / "submissions", ZH_EXERCISES if language == "zh" else None)
     # Short cell limit: a sample that loops forever costs its cell 8 s, not the default minute.
     limits = Limits(function_timeout=15, cell_timeout=8, notebook_timeout=300)
     rows = grade(assignment, tmp_path / "submissions", tmp_path / "out", limits=limits, progress=False)
@@ -32,5 +37,6 @@ def test_sample_submissions_get_their_exact_scores(assignment, tmp_path):
     # Feedback exists for everyone and reveals neither hidden tests nor the reference.
     for student in expected:
         (html,) = (tmp_path / "out" / "feedback" / student / assignment).glob("*.html")
-        text = html.read_text()
+        text = html.read_text(encoding="utf-8")
         assert "BEGIN HIDDEN TESTS" not in text and "autograder" not in text
+        assert ("<html lang='zh-CN'>" if language == "zh" else "<html lang='en'>") in text

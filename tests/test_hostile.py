@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from autograder import sandbox
+from autograder.grading import sandbox
 from autograder.reasons import render  # a stored reason is data: its English wording
-from autograder.grade import grade
+from autograder.term import grade
 from tests import hostile_samples as hs
 
 pytestmark = pytest.mark.xdist_group("hostile")
@@ -221,7 +221,7 @@ def test_unsafe_mode_still_grades_from_the_grader_results(tmp_path):
 
 @needs_bwrap
 def test_command_exit_status_says_whether_a_human_must_look(tmp_path, capsys):
-    from autograder.grade import main
+    from autograder.commands.grade import main
 
     folder = tmp_path / "subs"
     folder.mkdir()

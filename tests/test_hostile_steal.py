@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from autograder import sandbox
-from autograder.grade import grade
+from autograder.grading import sandbox
+from autograder.term import grade
 from autograder.reasons import render  # a stored reason is data: its English wording
 from tests import hostile_steal as hst
 from tests.samples import Sample, build
@@ -68,8 +68,8 @@ def test_a_stand_in_of_the_graded_function_in_reach_is_caught(tmp_path, monkeypa
     """The guard fails loudly if a change to the grader ever gives a test cell a stand-in of the function it grades:
     here every test cell of 03 gets the stand-ins of all five functions that have one, its own included. The cells
     of those five get 0 with the reason and the submission is flagged; ``attention`` (no stand-in) is graded."""
-    from autograder import standins
-    from autograder.stages import run as run_stage
+    from autograder.grading import standins
+    from autograder.grading import run as run_stage
 
     monkeypatch.setattr(run_stage, "given_source",
                         lambda spec, checks: standins.source_for(spec.name, sorted(standins.STANDINS[spec.name])))

@@ -32,7 +32,7 @@ def test_book_catalog_complete_and_consistent(catalog):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_exercise_catalog_complete_and_consistent(assignment):
-    from autograder.translate import problems
+    from autograder.authoring.translate import problems
 
     found = problems(assignment)
     assert not found, "\n".join(found[:20])
@@ -107,9 +107,22 @@ def test_chinese_search_index_is_segmented_by_jieba(built_book):
 
 # --- exercises in Chinese -------------------------------------------------------------------------------
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# An English word: three letters or more that are not part of a name (x_1, d_model, W_q) or a call (tanh(, GRU().
+_ENGLISH_WORD = re.compile(r"(?<![\w.])[A-Za-z]{3,}(?![\w(])")
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment, tmp_path):
-    from autograder.translate import META_KEY, ZH_EXERCISES, release_zh
+def test_chinese_release_is_in_sync_and_only_the_words_differ(assignment, tmp_path):
+    """The Chinese release is what the catalog makes of the English one: the same cells, ids and nbgrader metadata,
+    every instruction cell in Chinese, every code cell running the same code (the same syntax tree once docstrings
+    and messages are blanked) with its docstrings, comments and messages in Chinese, and the checksum of every
+    changed cell recomputed as nbgrader computes it (so nbgrader sees no locked cell changed)."""
+    from nbformat import from_dict
+    from nbgrader.utils import compute_checksum
+
+    from autograder import code_messages
+    from autograder.authoring.translate import META_KEY, ZH_EXERCISES, release_zh
 
     fresh = release_zh(assignment, tmp_path)
     committed = ZH_EXERCISES / assignment
@@ -125,15 +138,89 @@ def test_chinese_release_is_in_sync_and_only_the_instructions_differ(assignment,
         for a, b in zip(en["cells"], zh["cells"]):
             ga, gb = a["metadata"].get("nbgrader", {}), b["metadata"].get("nbgrader", {})
             assert {k: v for k, v in ga.items() if k != "checksum"} == {k: v for k, v in gb.items() if k != "checksum"}
+            source = "".join(b["source"])
+            if "checksum" in gb:
+                assert gb["checksum"] == compute_checksum(from_dict({**b, "source": source})), gb.get("grade_id")
             if a["cell_type"] == "code":
-                assert a == b, "a code cell differs between the two releases"
+                assert {k: v for k, v in a.items() if k not in ("source", "metadata")} == \
+                       {k: v for k, v in b.items() if k not in ("source", "metadata")}
+                assert code_messages.skeleton(source) == code_messages.skeleton("".join(a["source"])), (
+                    f"{gb.get('grade_id')}: the Chinese cell runs different code")
+                for kind, text in code_messages.messages(source):
+                    assert _CJK.search(text) or not _ENGLISH_WORD.search(text), (
+                        f"{gb.get('grade_id')}: an English {kind} in the Chinese release: {text!r}")
             elif len("".join(a["source"])) > 40:
-                assert re.search(r"[\u4e00-\u9fff]", "".join(b["source"])), "an instruction cell is not translated"
+                assert _CJK.search(source), "an instruction cell is not translated"
+
+
+def test_translate_check_refuses_a_translation_that_breaks_the_code(tmp_path, monkeypatch):
+    """`translate check` (and the release, which refuses while it finds something) catches, in a catalog: an
+    f-string's placeholder lost, a quote that ends the string early, half-width punctuation in Chinese, and a code
+    message left untranslated."""
+    from autograder.authoring import translate
+
+    catalogs = tmp_path / "exercises"
+    catalogs.mkdir()
+    text = translate.catalog_path("07-multihead").read_text(encoding="utf-8")
+    assert translate.problems("07-multihead") == []
+    broken = (text.replace('msgstr "合并必须还原拆分（h = {h}）"', 'msgstr "合并必须还原拆分"')
+                  .replace('msgstr "各个头按顺序拼接"', 'msgstr "各个头按\\"顺序\\"拼接"')  # PO escapes: 按"顺序"拼接
+                  .replace('msgstr "没有批量轴；h = d_model 时每个头的大小为 1"', 'msgstr "没有批量轴;h = d_model 时每个头的大小为 1"')
+                  .replace('msgstr "任何头都不能看到后面的位置"', 'msgstr ""'))
+    assert broken.count("\n") == text.count("\n") and broken != text
+    (catalogs / "07-multihead.po").write_text(broken, encoding="utf-8")
+    monkeypatch.setattr("autograder.catalogs.CATALOGS", catalogs)
+    found = "\n".join(translate.problems("07-multihead"))
+    assert "does not keep the placeholders of 'merge must undo split (h = {h})'" in found
+    assert "breaks the string's quotes" in found and "not valid Python" in found
+    assert "half-width punctuation" in found and "untranslated: message 'no head may look ahead'" in found
+    with pytest.raises(RuntimeError, match="not complete"):
+        translate.release_zh("07-multihead", tmp_path / "out")
+
+
+def test_translate_update_follows_the_english_code(tmp_path, monkeypatch):
+    """`translate update` leaves a catalog's file alone when nothing changed; when a test message of the English
+    release changes, it keeps the old translation as a fuzzy hint, and check asks for a translator."""
+    import shutil
+
+    from autograder.authoring import translate
+
+    catalogs, exercises = tmp_path / "catalogs", tmp_path / "exercises"
+    catalogs.mkdir()
+    shutil.copy(translate.catalog_path("03-qkv"), catalogs / "03-qkv.po")
+    shutil.copytree(REPO / "exercises" / "03-qkv", exercises / "03-qkv")
+    monkeypatch.setattr("autograder.catalogs.CATALOGS", catalogs)
+    monkeypatch.setattr(translate, "EXERCISES", exercises)
+    before = (catalogs / "03-qkv.po").read_bytes()
+    translate.update("03-qkv")
+    assert (catalogs / "03-qkv.po").read_bytes() == before
+    nb_path = exercises / "03-qkv" / "qkv.ipynb"
+    nb = nb_path.read_text(encoding="utf-8")
+    assert "a fully masked row must be all zeros (no nan)" in nb
+    nb_path.write_text(nb.replace("a fully masked row must be all zeros (no nan)",
+                                  "a fully masked row must be all zeros (not nan)"), encoding="utf-8")
+    translate.update("03-qkv")
+    catalog = translate._read(catalogs / "03-qkv.po")
+    message = catalog.get("a fully masked row must be all zeros (not nan)", context="message")
+    assert message.fuzzy and message.string == "整行都被屏蔽时必须全为零（不能有 nan）"
+    assert catalog.get("a fully masked row must be all zeros (no nan)", context="message") is None
+    assert translate.problems("03-qkv") == [
+        "03-qkv: fuzzy (the English changed): message 'a fully masked row must be all zeros (not nan)' "
+        "(qkv.ipynb:masked-softmax-tests)"]
+
+
+def test_the_issues_example_is_chinese_in_the_chinese_release():
+    """The visible test's message a solver of the Chinese assignment 03 met in English (issue 25)."""
+    en = (REPO / "exercises" / "03-qkv" / "qkv.ipynb").read_text(encoding="utf-8")
+    zh = (REPO / "exercises" / "zh" / "03-qkv" / "qkv.ipynb").read_text(encoding="utf-8")
+    assert "a fully masked row must be all zeros (no nan)" in en
+    assert "a fully masked row must be all zeros (no nan)" not in zh
+    assert "整行都被屏蔽时必须全为零（不能有 nan）" in zh and "沿 ``scores`` 的最后一个轴做 softmax" in zh
 
 
 def test_feedback_language_follows_the_submission():
     from autograder.reasons import R, render
-    from autograder.translate import notebook_language
+    from autograder.catalogs import notebook_language
 
     assert notebook_language({"metadata": {"attention_course": {"language": "zh_CN"}}, "cells": []}) == "zh_CN"
     assert notebook_language({"metadata": {}, "cells": [{"cell_type": "markdown", "source": "Softmax " * 20}]}) == "en"
@@ -152,9 +239,9 @@ def test_feedback_language_follows_the_submission():
 def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_language(tmp_path):
     """The same answers in the English and the Chinese notebook get the same (hand-derived) scores; each
     student's feedback page is in the language of the notebook the student worked in."""
-    from autograder.grade import grade
-    from autograder.sandbox import Limits
-    from autograder.translate import ZH_EXERCISES
+    from autograder.term import grade
+    from autograder.grading.sandbox import Limits
+    from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import build, modules
 
     assignment = "03-qkv"
@@ -177,6 +264,32 @@ def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_lang
             assert "<html lang='zh-CN'>" in text and "失分原因" in text and "作业" in text, student
         else:
             assert "<html lang='en'>" in text and "why points were lost" in text and "失分原因" not in text
+
+
+@pytest.mark.xdist_group("hostile")
+def test_a_chinese_notebook_with_stripped_metadata_grades_like_an_english_one(tmp_path):
+    """A tool that strips every cell's nbgrader metadata: the grader matches answer cells by the functions they
+    define and puts the instructor's tests back, so the Chinese notebook (whose test cells' first lines are
+    translated) gets the same scores as the English one."""
+    from autograder.grade import grade
+    from autograder.sandbox import Limits
+    from autograder.authoring.translate import ZH_EXERCISES
+    from tests.samples import build, modules
+
+    mod = modules()["03-qkv"]
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    expected = {}
+    for name in ("correct", "wrong-cosine", "broken-masked-softmax-raises"):
+        for lang, release in (("en", None), ("zh", ZH_EXERCISES)):
+            nb = build("03-qkv", mod.SAMPLES[name], release)
+            for cell in nb["cells"]:
+                cell["metadata"] = {}
+            (folder / f"{lang}-{name}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+            expected[f"{lang}-{name}"] = float(mod.SAMPLES[name].score)
+    rows = grade("03-qkv", folder, tmp_path / "out", limits=Limits(function_timeout=15, cell_timeout=8,
+                                                                  notebook_timeout=300), progress=False)
+    assert {r["student_id"]: float(r["score"]) for r in rows} == expected
 
 
 @pytest.mark.slow

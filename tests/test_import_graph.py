@@ -1,14 +1,19 @@
-"""No import cycle in the course's own packages: ``autograder``, ``bookbuild`` and ``attn`` (``lib/attn``).
+"""No import cycle in the course's own packages: ``autograder``, ``bookbuild`` and ``attn`` (``lib/attn``), and
+the rooms of ``autograder`` import only downwards.
 
 Every ``import`` counts, at module level or inside a function (an import moved into a function to dodge a cycle
-is still a cycle: it only fails later). A room that needs another's names sits below it.
+is still a cycle: it only fails later). A room that needs another's names sits below it:
+
+    commands -> term -> reports -> gradebook -> grading;   authoring -> (shared only);   everything -> shared
+
+where *shared* is the course's vocabulary (``course``, ``errors``, ``reasons``, ``labels_zh``, ``catalogs``, ``code_messages``).
 """
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests import REPO
 PACKAGES = {"autograder": REPO / "autograder", "bookbuild": REPO / "bookbuild", "attn": REPO / "lib" / "attn"}
 
 
@@ -97,6 +102,66 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return out
+
+
+#: The rooms of ``autograder`` (a subpackage, or a top-level module) and the rooms each may import.
+SHARED = {"course", "errors", "reasons", "labels_zh", "catalogs", "code_messages", "nbgrader_config"}
+BELOW = {
+    "grading": set(),
+    "gradebook": {"grading"},
+    "reports": {"gradebook", "grading"},
+    "term": {"reports", "gradebook", "grading"},
+    "authoring": set(),
+    "commands": {"term", "reports", "gradebook", "grading", "authoring"},
+    "checking": {"grading"},     # the one name hidden tests import: ``from autograder.checking import check``
+    "__main__": {"commands"},
+    "shared": set(),
+}
+
+
+def room(module: str) -> str | None:
+    """The room of an ``autograder`` module (None outside ``autograder``)."""
+    parts = module.split(".")
+    if parts[0] != "autograder" or len(parts) == 1:
+        return None
+    return "shared" if parts[1] in SHARED else parts[1]
+
+
+def upward(edges: dict[str, set[str]]) -> list[str]:
+    """Every import from one room into another that is not below it."""
+    bad = []
+    for source, targets in sorted(edges.items()):
+        here = room(source)
+        for target in sorted(targets):
+            there = room(target)
+            if here is None or there is None or there == here or there == "shared":
+                continue
+            if there not in BELOW.get(here, set()):
+                bad.append(f"{source} -> {target} ({here} may import only {sorted(BELOW.get(here, set())) or 'shared'})")
+    return bad
+
+
+def test_every_module_is_in_a_room():
+    rooms = {room(m) for m in modules() if m.startswith("autograder.")}
+    assert rooms <= set(BELOW), rooms - set(BELOW)
+
+
+def test_rooms_import_only_downwards():
+    assert upward({"autograder.grading.judge": {"autograder.gradebook.store"}}), "the check sees an upward import"
+    assert not upward({"autograder.reports.report": {"autograder.gradebook.standing", "autograder.reasons"}})
+    found = upward(graph())
+    assert not found, "imports against the rooms' order:\n" + "\n".join(found)
+
+
+def test_commands_are_reached_and_only_through_the_commands_room():
+    """``python -m autograder COMMAND`` imports each command's module by name (start-up time): they exist, and
+    nothing below the commands imports them."""
+    import importlib
+
+    from autograder.commands import COMMANDS
+
+    for command, (module, function) in COMMANDS.items():
+        assert callable(getattr(importlib.import_module(f"autograder.commands.{module}"), function)), command
 
 
 def test_the_graph_sees_imports_inside_functions():

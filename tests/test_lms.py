@@ -1,7 +1,7 @@
 """Bulk exports of Canvas and Moodle (one zip holding every student's files) become one submission per student,
 with the student ids, submission times and LATE marks the archive carries; hostile archives are read safely.
 
-The zips are built here, entry by entry, the way each system names them (autograder/stages/lms.py).
+The zips are built here, entry by entry, the way each system names them (autograder/grading/lms.py).
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 import pytest
 from nbgrader.utils import parse_utc
 
-from autograder.stages import submission as submission_mod
-from autograder.stages import lms
-from autograder.stages.collect import collect
+from autograder.grading import submission as submission_mod
+from autograder.grading import lms
+from autograder.grading.collect import collect
 
 
 def nb(tag: str) -> bytes:
@@ -195,8 +195,8 @@ def test_an_unreadable_export_is_reported_not_fatal(tmp_path):
 
 @pytest.mark.xdist_group("hostile")
 def test_grading_a_canvas_export_records_scores_and_submission_times(tmp_path):
-    from autograder.grade import grade
-    from autograder.sandbox import Limits
+    from autograder.term import grade
+    from autograder.grading.sandbox import Limits
     from tests.samples import build, modules
 
     samples = modules()["03-qkv"].SAMPLES
@@ -212,3 +212,10 @@ def test_grading_a_canvas_export_records_scores_and_submission_times(tmp_path):
     assert got == {"doejane_101": (samples["correct"].score, "2026-11-20 09:30:00"),
                    "roebob_102": (samples["wrong-cosine"].score, "2026-11-22 23:59:58")}
     assert "LATE" in (tmp_path / "out" / "logs" / "roebob_102.log").read_text()
+    # The LMS's own ids, from the download's names, are kept in the gradebook for the Canvas export (issue 23).
+    import sqlite3
+
+    dbs = [p for p in (tmp_path / "gradebook.db", tmp_path / "out" / "gradebook.db") if p.is_file()]
+    with sqlite3.connect(dbs[0]) as db:
+        ids = dict(db.execute("select id, lms_user_id from student"))
+    assert ids == {"doejane_101": "canvas:101", "roebob_102": "canvas:102"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.checking import CheckFailed, check
-from autograder.reference import lm, qkv, transformer, variants
+from autograder.grading.checking import CheckFailed, check
+from autograder.grading.reference import lm, qkv, transformer, variants
 
 SEED = 20261128
 
@@ -111,7 +111,7 @@ def test_every_new_case_kill_is_recorded():
 
 def test_masks_must_be_boolean():
     """06's text says 'return a boolean array'; a 0/1 float mask (a surviving mutant of causal_mask) is wrong."""
-    from autograder.reference import mha
+    from autograder.grading.reference import mha
 
     check("06-self-attention", "causal_mask", mha.causal_mask, seed=SEED)
     with pytest.raises(CheckFailed, match="boolean"):

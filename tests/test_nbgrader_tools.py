@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from autograder import sandbox
-from autograder.grade import grade
+from autograder.grading import sandbox
+from autograder.term import grade
 from tests import hostile_samples as hs
 
 pytestmark = [pytest.mark.xdist_group("scale"),
@@ -141,8 +141,8 @@ def test_formgrader_review_of_a_flagged_submission_and_its_manual_score_survives
 
 
 def test_course_root_is_the_parent_of_the_output_folder_but_never_the_repository(tmp_path):
-    from autograder.nbgrader_layout import course_root
-    from autograder.release import REPO
+    from autograder.gradebook.nbgrader_layout import course_root
+    from autograder.course import REPO
 
     assert course_root(tmp_path / "grading" / "03-qkv") == (tmp_path / "grading").resolve()
     assert course_root(REPO / "grading" / "03-qkv") == (REPO / "grading").resolve()

@@ -1,4 +1,4 @@
-"""Feedback HTML renders math with no internet: autograder.offline swaps nbgrader's CDN MathJax 2.7 for ours."""
+"""Feedback HTML renders math with no internet: autograder.reports.offline swaps nbgrader's CDN MathJax 2.7 for ours."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import jinja2
 from jupyter_core.paths import jupyter_path
 
-from autograder.offline import MARKER, localise_feedback, offline_html, remote_assets
+from autograder.reports.offline import MARKER, localise_feedback, offline_html, remote_assets
 
 BODY = r"<p>Scaled scores $QK^\top/\sqrt{d_k}$ and</p><p>$$\operatorname{softmax}(x)_i = e^{x_i}/\sum_j e^{x_j}$$</p>"
 

@@ -1,6 +1,6 @@
 """The line between the public book and the private grader holds.
 
-The hidden reference (``autograder/reference/``) is the answer key of the graded NumPy exercises. Public
+The hidden reference (``autograder/grading/reference/``) is the answer key of the graded NumPy exercises. Public
 material — the book's pages, the book's package ``attn`` (``lib/``), the student release (``exercises/``)
 and everything in the built site (HTML, ``_sources``, ``_downloads``, the shipped wheel) — must neither import
 it nor contain the body of any of its functions, even renamed: bodies are compared as normalised syntax trees
@@ -21,7 +21,7 @@ import pytest
 from tests.pagecode import no_magic
 from bookbuild.build import REPO
 
-REFERENCE = REPO / "autograder" / "reference"
+REFERENCE = REPO / "autograder" / "grading" / "reference"
 #: Bodies smaller than this many AST nodes are one-line formulas any correct code shares (e.g. ``return x.T``).
 MIN_NODES = 25
 
@@ -194,5 +194,6 @@ def test_the_built_site_carries_no_reference_body(built_book):
     for label, code in items:
         if names := copies_in(code, BODIES):
             found[label] = names
-        assert "autograder.reference" not in code, f"{label} names the hidden reference"
+        assert "autograder.reference" not in code and "autograder.grading.reference" not in code, \
+            f"{label} names the hidden reference"
     assert found == {}, f"reference bodies in the built site: {found}"

@@ -12,16 +12,15 @@ import json
 import re
 import string
 from dataclasses import asdict
-from pathlib import Path
 
 import pytest
 
 from autograder import labels_zh
-from autograder.cases import rng_for
+from autograder.grading.cases import rng_for
 from autograder.reasons import EN, R, ZH, Reason, html_of, load, render
-from autograder.specs import all_specs
+from autograder.grading.specs import all_specs
 
-REPO = Path(__file__).resolve().parent.parent
+from tests import REPO
 
 
 def _fields(template: str) -> set[str]:
@@ -70,9 +69,7 @@ def test_nothing_words_a_reason_in_english_by_hand():
     """The grader's stages hand reasons on as data: no f-string sentence is appended to notes or returned as a
     problem (the old way, which the Chinese page had to back-parse)."""
     offenders = []
-    for path in [*(REPO / "autograder" / "stages").glob("*.py"), REPO / "autograder" / "cases.py",
-                 REPO / "autograder" / "checking.py", REPO / "autograder" / "sandbox.py",
-                 *(REPO / "autograder" / "specs").glob("*.py")]:
+    for path in sorted((REPO / "autograder" / "grading").rglob("*.py")):  # the grading room, every stage
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
                     and getattr(node.func.value, "id", getattr(node.func.value, "attr", "")) == "notes"
@@ -87,7 +84,7 @@ def test_nothing_words_a_reason_in_english_by_hand():
 
 
 def test_a_reason_is_stored_as_data_and_a_stored_string_renders_as_itself():
-    from autograder.stages.judge import StudentResult
+    from autograder.grading.judge import StudentResult
 
     reason = R("on_case", name="f", label="random 2", call="f(array(2,) float64)",
                problem=R("wrong_values", what=R("element", i=1, of=R("result")), n=3, size=8, error="0.5"))
@@ -139,9 +136,9 @@ ENGLISH_RUN = re.compile(r"\b[A-Za-z][A-Za-z'-]*(?:[ \t]+[A-Za-z][A-Za-z'-]*){3,
 def test_the_chinese_feedback_page_has_no_english_sentence(tmp_path):
     """Samples of 03 graded from the Chinese release (a wrong function, one that loops, one that raises, a blank
     notebook): every reason and note on their pages is in Chinese, hidden-case labels included."""
-    from autograder.grade import grade
-    from autograder.sandbox import Limits
-    from autograder.translate import ZH_EXERCISES
+    from autograder.term import grade
+    from autograder.grading.sandbox import Limits
+    from autograder.authoring.translate import ZH_EXERCISES
     from tests.samples import build, modules
 
     mod = modules()["03-qkv"]

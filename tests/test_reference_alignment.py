@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checking import check
-from autograder.reference import alignment
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import alignment
+from autograder.grading.specs import all_specs
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checking import check
-from autograder.reference import glimpse as G
-from autograder.reference.qkv import attention
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import glimpse as G
+from autograder.grading.reference.qkv import attention
+from autograder.grading.specs import all_specs
 from attn.vision import TARGET, colour_match_map, make_scene
 
 

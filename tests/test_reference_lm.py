@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.checking import check
-from autograder.reference import lm
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import lm
+from autograder.grading.specs import all_specs
 
 
 def test_mlm_mask_proportions_over_a_large_sample():

@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.checking import check
-from autograder.reference import mha
+from autograder.grading.checking import check
+from autograder.grading.reference import mha
 from attn.mha import MultiHeadAttention, torch_masks
 from tests.torch_params import load_mha_numpy_params, mha_numpy_params
-from autograder.specs import all_specs
+from autograder.grading.specs import all_specs
 
 torch.set_num_threads(1)
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checking import check
-from autograder.reference import modern
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import modern
+from autograder.grading.specs import all_specs
 
 
 def _problem(rng, dtype, h, h_kv, n_q, n_k, lead=(2,)):

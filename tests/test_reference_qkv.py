@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checking import check
-from autograder.reference import qkv
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import qkv
+from autograder.grading.specs import all_specs
 
 
 def random_problem(rng, dtype):

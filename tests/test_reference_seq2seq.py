@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.checking import check
-from autograder.reference import seq2seq
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import seq2seq
+from autograder.grading.specs import all_specs
 
 
 def params_of(cell_or_gru, embedding=None, suffix=""):

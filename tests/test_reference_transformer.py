@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.checking import check
-from autograder.reference import transformer as tr
-from autograder.reference.mha import causal_mask
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import transformer as tr
+from autograder.grading.reference.mha import causal_mask
+from autograder.grading.specs import all_specs
 from attn.transformer import DecoderLayer, EncoderLayer
 from tests.torch_params import layer_params
 

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from attn import lookup
-from autograder.checking import check
-from autograder.reference import alignment, variants
-from autograder.reference.qkv import cosine_scores, dot_product_scores, scaled_dot_product_scores
-from autograder.specs import all_specs
+from autograder.grading.checking import check
+from autograder.grading.reference import alignment, variants
+from autograder.grading.reference.qkv import cosine_scores, dot_product_scores, scaled_dot_product_scores
+from autograder.grading.specs import all_specs
 
 
 def t(x):

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from autograder.release import EXERCISES, SOLUTIONS, generate
+from autograder.authoring.release import generate
+from autograder.course import EXERCISES, SOLUTIONS
 from tests.conftest import ASSIGNMENTS
 
 LEAKS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|autograder|checking import check")

@@ -25,6 +25,40 @@ def test_reverse_task_batches():
     assert set(src_len.tolist()) <= set(range(1, 8))
 
 
+def test_symbols_are_named_by_the_alphabet():
+    digits = ReverseTask(n_symbols=10, alphabet="0123456789")
+    ids = [FIRST_SYMBOL + 2, FIRST_SYMBOL + 7, PAD, EOS, FIRST_SYMBOL]
+    assert TASK.symbols(ids) == "ch_" and digits.symbols(ids) == "27_"  # stops at EOS
+
+
+def test_the_transformer_reads_the_same_task_followed_by_eos():
+    from attn.transformer import with_eos
+
+    src, src_len, tgt = TASK.batch(np.random.default_rng(3), 20)
+    s = with_eos(src, src_len)
+    assert s.shape == (20, src.shape[1] + 1)
+    for b in range(20):
+        n = int(src_len[b])
+        assert torch.equal(s[b, :n], src[b, :n]) and s[b, n] == EOS and bool((s[b, n + 1:] == PAD).all())
+
+
+def test_one_reversal_task_and_one_attention_layer():
+    """Every chapter uses one ``ReverseTask`` (attn.seq2seq) and one ``MultiHeadAttention`` (attn.mha)."""
+    import ast
+    from pathlib import Path
+
+    from attn import mha, transformer
+
+    defined = {}
+    for path in sorted(Path(mha.__file__).parent.glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and node.name in ("ReverseTask", "MultiHeadAttention"):
+                defined.setdefault(node.name, []).append(path.name)
+    assert defined == {"ReverseTask": ["seq2seq.py"], "MultiHeadAttention": ["mha.py"]}
+    layer = transformer.DecoderLayer(8, 2, 16)
+    assert type(layer.self_attn) is type(layer.cross_attn) is mha.MultiHeadAttention
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_shapes_and_attention_weights(name):
     torch.manual_seed(0)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.specs import all_specs, get_spec, module_name
-from autograder.stages.prepare import load_assignment
+from autograder.grading.specs import all_specs, get_spec, module_name
+from autograder.grading.prepare import load_assignment
 from tests.conftest import ASSIGNMENTS
 
 
@@ -16,8 +16,8 @@ def test_every_checked_function_has_a_spec(assignment):
 
 
 def test_the_module_name_follows_the_slug():
-    assert module_name("03-qkv") == "autograder.specs.qkv"
-    assert module_name("09-gpt-bert") == "autograder.specs.gpt_bert"
+    assert module_name("03-qkv") == "autograder.grading.specs.qkv"
+    assert module_name("09-gpt-bert") == "autograder.grading.specs.gpt_bert"
 
 
 @pytest.mark.parametrize("bad,phrase", [("qkv", "NN-slug"), ("99-no-such-thing", "no_such_thing.py"),

@@ -1,4 +1,4 @@
-"""The record of each student's standing (``autograder.term.Standing``) is what every output reads: the defects of
+"""The record of each student's standing (``autograder.gradebook.standing.Standing``) is what every output reads: the defects of
 issue 22, each before/after.
 
 - an excluded student is left out of every output: the Canvas, Moodle and nbgrader exports, ``release-feedback``,
@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import term
-from autograder.exchange import stage_feedback
-from autograder.export import export
-from autograder.stages import report
-from autograder.stages.prepare import load_assignment
+from autograder.gradebook.store import db_url, open_gradebook
+from autograder.reports.export import export
+from autograder.reports.handback import stage_feedback
+from autograder.reports import report
+from autograder.reports.refresh import refresh
+from autograder.grading.prepare import load_assignment
 from tests.test_term import A, CLASS, cli, course, graded, regrade  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.xdist_group("hostile")
@@ -86,13 +87,13 @@ def test_a_formgrader_comment_on_an_answer_cell_reaches_the_page(course):
 
     spec = load_assignment(A)
     answer = next(c.grade_id for c in spec.cells if c.role == "answer")
-    with term.open_gradebook(term.db_url(course / "grading")) as gb:
+    with open_gradebook(db_url(course / "grading")) as gb:
         notebook = gb.find_submission_notebook(spec.notebook, A, "wrong-cosine")
         cell = gb.find_solution_cell(answer, spec.notebook, A)
         row = gb.db.query(Comment).filter(Comment.cell_id == cell.id, Comment.notebook_id == notebook.id).one()
         row.manual_comment = "nice use of einsum"  # what the formgrader's API does on save
         gb.db.commit()
-        st = term.refresh(gb, spec, course / "grading" / A, feedback_for=["wrong-cosine"])["wrong-cosine"]
+        st = refresh(gb, spec, course / "grading" / A, feedback_for=["wrong-cosine"])["wrong-cosine"]
     assert st.answer_comments == {answer: "nice use of einsum"}
     page = (course / "grading" / A / "feedback" / "wrong-cosine" / A / "qkv.html").read_text()
     assert "nice use of einsum" in page
@@ -101,7 +102,7 @@ def test_a_formgrader_comment_on_an_answer_cell_reaches_the_page(course):
 
 def test_review_clears_a_flag_with_a_note(tmp_path, capsys):
     """A submission that needs a human look stays flagged (exit 1 on every grade) until ``review`` says it was seen."""
-    from autograder.grade import main
+    from autograder.commands.grade import main
 
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -122,7 +123,7 @@ def test_review_clears_a_flag_with_a_note(tmp_path, capsys):
     assert "needs review: no (reviewed: asked for the file again)" in (out / "logs" / "broken.log").read_text()
     assert main(argv) == 0  # the same result, reviewed: nothing needs a look
     assert main(argv + ["--force"]) == 0
-    with term.open_gradebook(term.db_url(tmp_path / "grading")) as gb:
+    with open_gradebook(db_url(tmp_path / "grading")) as gb:
         assert not any(g.needs_manual_grade for g in gb.find_submission(A, "broken").notebooks[0].grades)
     (subs / "broken.ipynb").write_text("{ still not a notebook")  # a new submission is flagged again
     assert main(argv) == 1

@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
-from autograder.checking import compare, rng_for
-from autograder import standins
-from autograder.specs import all_specs
+from autograder.grading.checking import compare, rng_for
+from autograder.grading import standins
+from autograder.grading.specs import all_specs
 
 PAIRS = [(a, n) for a, table in sorted(standins.STANDINS.items()) for n in sorted(table)]
 
@@ -27,8 +27,8 @@ def test_standin_matches_the_reference_on_every_hidden_case(assignment, name, se
 
 # ------------------------------------------------------------------ issue 26: never a stand-in of the graded function
 def _test_cells():
-    from autograder.release import assignments
-    from autograder.stages.prepare import load_assignment
+    from autograder.course import assignments
+    from autograder.grading.prepare import load_assignment
 
     for assignment in assignments():
         spec = load_assignment(assignment)
@@ -45,7 +45,7 @@ def test_a_test_cell_is_given_no_stand_in_of_the_function_it_grades(assignment, 
     """The source a test cell's process receives neither defines nor names the function the cell grades."""
     import ast
 
-    from autograder.stages.run import given_names, given_source
+    from autograder.grading.run import given_names, given_source
 
     source = given_source(spec, cell.checks)
     tree = ast.parse(source)
@@ -102,7 +102,7 @@ def test_the_guard_finds_a_correct_implementation_of_the_graded_function(tmp_pat
     import subprocess
     import sys
 
-    from autograder import sandbox
+    from autograder.grading import sandbox
 
     lib = sandbox.stage_probe(tmp_path / "probe")
     (tmp_path / "work").mkdir()
@@ -122,9 +122,9 @@ def test_the_probe_defines_no_graded_name():
     correct implementation within reach, and a student might)."""
     import ast
 
-    from autograder.release import assignments
-    from autograder.sandbox import PROBE
-    from autograder.stages.prepare import load_assignment
+    from autograder.course import assignments
+    from autograder.grading.sandbox import PROBE
+    from autograder.grading.prepare import load_assignment
 
     graded = {f for a in assignments() for c in load_assignment(a).tests for _, f in c.checks}
     for path in PROBE.glob("*.py"):

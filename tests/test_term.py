@@ -19,9 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import commands, term
-from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder import commands
+from autograder.gradebook import edits
+from autograder.gradebook.standing import standing
+from autograder.gradebook.store import db_url, open_gradebook
+from autograder.term import grade
+from autograder.grading.sandbox import Limits
 from tests.conftest import REPO
 from tests.samples import Sample, build, modules
 
@@ -221,6 +224,20 @@ def test_late_penalty_from_a_timestamps_file_or_mtime_and_our_duedate_command(co
         regrade(course, timestamps=bad)
 
 
+def test_an_extension_given_before_the_due_date_applies_once_it_is_set(course):
+    """``extend --days`` on an assignment with no due date yet is kept, and counts once ``duedate`` sets one."""
+    (course / "grading" / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    assert cli(course, "extend", A, "correct", "--days", "2") == 0
+    stamps = course / "stamps.csv"
+    stamps.write_text("student_id,timestamp\ncorrect,2026-11-21T12:00:00Z\nwrong-cosine,2026-11-21T12:00:00Z\n")
+    regrade(course, timestamps=stamps)
+    assert cli(course, "duedate", A, "2026-11-20 12:00:00+00:00") == 0
+    got = csv_rows(course / "grading" / A / "grades.csv")
+    assert float(got[(A, "correct")]["score"]) == CLASS["correct"]  # a day late, within its two-day extension
+    assert float(got[(A, "wrong-cosine")]["score"]) == 0.0  # a day late, no extension: penalty "zero"
+
+
 def test_partial_runs_keep_the_class_view(course):
     """Regrading one student (--student), or a folder holding only one resubmission, never shrinks the summary."""
     rows = regrade(course, students=["wrong-cosine"], force=True)
@@ -284,7 +301,7 @@ def softmax(x, axis=-1):
 '''})
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "hangs.ipynb").write_text(json.dumps(build(A, hang)))
-    from autograder.grade import main
+    from autograder.commands.grade import main
 
     status = main([A, str(tmp_path / "subs"), "--out", str(tmp_path / "grading" / A), "--quiet",
                    "--cell-timeout", "2", "--function-timeout", "10"])
@@ -295,7 +312,7 @@ def softmax(x, axis=-1):
     assert float(csv_rows(tmp_path / "grading" / A / "grades.csv")[(A, "hangs")]["score"]) == 10.0
 
 
-@pytest.mark.parametrize("command", ["grade", *commands.COMMANDS])
+@pytest.mark.parametrize("command", sorted(commands.COMMANDS))
 def test_every_command_has_help(command):
     done = subprocess.run([sys.executable, "-m", "autograder", command, "--help"], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
@@ -307,13 +324,13 @@ def test_make_targets_pass_options():
     def dry(*args):
         return subprocess.run(["make", "-n", "STAMP=", *args], capture_output=True, text=True, cwd=REPO).stdout
 
-    assert '-m autograder grade "03-qkv" "subs" --student alice --student bob' in dry(
+    assert "-m autograder grade '03-qkv' 'subs' --student alice --student bob" in dry(
         "grade", "ASSIGNMENT=03-qkv", "SUBMISSIONS=subs", "ARGS=--student alice --student bob")
-    assert '-m autograder score "03-qkv" "alice" "cosine-tests" 1.5' in dry(
+    assert "-m autograder score '03-qkv' 'alice' 'cosine-tests' 1.5" in dry(
         "score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests", "POINTS=1.5", "COMMENT=see notes")
-    assert '--comment "see notes"' in dry("score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests",
+    assert "--comment 'see notes'" in dry("score", "ASSIGNMENT=03-qkv", "STUDENT=alice", "QUESTION=cosine-tests",
                                           "COMMENT=see notes")
-    assert '-m autograder extend "03-qkv" "alice" --days 2' in dry("extend", "ASSIGNMENT=03-qkv", "STUDENT=alice",
+    assert "-m autograder extend '03-qkv' 'alice' --days 2" in dry("extend", "ASSIGNMENT=03-qkv", "STUDENT=alice",
                                                                     "ARGS=--days 2")
     missing = subprocess.run(["make", "-n", "STAMP=", "score", "ASSIGNMENT=03-qkv"], capture_output=True, text=True,
                              cwd=REPO)
@@ -322,29 +339,31 @@ def test_make_targets_pass_options():
 
 def test_standing_reads_the_gradebook(course):
     """The one reader every output uses: auto, manual, comment, penalty, total."""
-    from autograder.stages.prepare import load_assignment
+    from autograder.grading.prepare import load_assignment
 
     spec = load_assignment(A)
-    with term.open_gradebook(term.db_url(course / "grading")) as gb:
-        term.set_score(gb, spec, "correct", "attention-tests", 2.0, "shape comment missing")
-        st = term.standing(gb, spec, "correct")
+    with open_gradebook(db_url(course / "grading")) as gb:
+        edits.set_score(gb, spec, "correct", "attention-tests", 2.0, "shape comment missing")
+        st = standing(gb, spec, "correct")
     assert st.auto["attention-tests"] == 3.0 and st.manual == {"attention-tests": 2.0}
     assert st.comments == {"attention-tests": "shape comment missing"} and (st.raw, st.penalty, st.total) == (11.0, 0.0, 11.0)
 
 
 def test_configuration_and_report_code_do_not_regrade_the_class(tmp_path, monkeypatch):
-    """The cache key's code digest leaves out the files that only read results (nbgrader_config.py, the reports,
-    the term commands): changing the late-penalty configuration or the feedback page runs no notebook again."""
-    from autograder.stages.staging import code_digest
+    """The cache key's code digest covers exactly the grading room (autograder/grading/): changing the late-penalty
+    configuration, the feedback page, the gradebook's code or the term commands runs no notebook again."""
+    from autograder.grading.staging import GRADING, code_digest
 
+    assert GRADING == REPO / "autograder" / "grading"
     package = tmp_path / "autograder"
     shutil.copytree(REPO / "autograder", package, ignore=shutil.ignore_patterns("__pycache__"))
-    before = code_digest(package)
+    before = code_digest(package / "grading")
     with (package / "nbgrader_config.py").open("a") as fh:
         fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-    with (package / "feedback.py").open("a") as fh:
-        fh.write("\n# another look\n")
-    assert code_digest(package) == before
-    with (package / "specs" / "qkv.py").open("a") as fh:
+    for outside in ("reports/feedback.py", "gradebook/store.py", "term.py", "commands/instructor.py"):
+        with (package / outside).open("a") as fh:
+            fh.write("\n# another look\n")
+    assert code_digest(package / "grading") == before
+    with (package / "grading" / "specs" / "qkv.py").open("a") as fh:
         fh.write("\n# a new hidden case would go here\n")
-    assert code_digest(package) != before
+    assert code_digest(package / "grading") != before

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox, standins, warm
-from autograder.grade import grade
+from autograder.grading import sandbox, standins, warm
+from autograder.term import grade
 from tests import hostile_samples as hs
 from tests import warm_samples as ws
 from tests.samples import modules, write_all
@@ -141,10 +141,10 @@ def _memory(pid: int) -> bytes:
 def test_the_template_holds_nothing_secret(tmp_path):
     """The template never reads a notebook, an input or a stand-in; a child cannot read another process's memory,
     and finds no earlier student's data in its own (a copy of the template's); a child's processes all end with it."""
-    from autograder.stages import staging
-    from autograder.stages.prepare import load_assignment, prepare_inputs
-    from autograder.stages.run import execute, judge_ran
-    from autograder.stages.submission import Submission
+    from autograder.grading import staging
+    from autograder.grading.prepare import load_assignment, prepare_inputs
+    from autograder.grading.run import execute, judge_ran
+    from autograder.grading.submission import Submission
 
     spec = load_assignment(ws.ASSIGNMENT)
     run_dir = tmp_path / "run"
@@ -217,7 +217,7 @@ def test_falls_back_to_cold(tmp_path, monkeypatch, caplog):
 
 
 def ws_entry(name: str, data: bytes) -> bytes:
-    from autograder.probe.template import ENTRY
+    from autograder.grading.probe.template import ENTRY
 
     return ENTRY.pack(len(name), len(data)) + name.encode() + data
 

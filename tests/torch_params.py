@@ -1,4 +1,4 @@
-"""Test glue: a torch layer's weights as the parameter dictionaries of the NumPy reference (autograder.reference)."""
+"""Test glue: a torch layer's weights as the parameter dictionaries of the NumPy reference (autograder.grading.reference)."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +24,7 @@ def attn_params(attn) -> dict:
 
 def layer_params(layer) -> dict:
     """An encoder or decoder layer (ours, or ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer``)
-    as the parameter dictionary of ``autograder.reference.transformer``."""
+    as the parameter dictionary of ``autograder.grading.reference.transformer``."""
     ffn = getattr(layer, "ffn", layer)  # torch keeps linear1 / linear2 on the layer itself
     attn = layer.self_attn
     p = {
@@ -47,7 +47,7 @@ def layer_params(layer) -> dict:
 
 @torch.no_grad()
 def mha_numpy_params(module) -> dict:
-    """``attn.mha.MultiHeadAttention`` -> the ``params`` dict of ``autograder.reference.mha.multi_head_attention``."""
+    """``attn.mha.MultiHeadAttention`` -> the ``params`` dict of ``autograder.grading.reference.mha.multi_head_attention``."""
     params = {}
     for name, proj in zip("qkvo", (module.q_proj, module.k_proj, module.v_proj, module.out_proj)):
         params[f"W_{name}"] = proj.weight.detach().cpu().numpy().T.copy()

@@ -97,7 +97,7 @@ def luong_adapter(model) -> Adapter:
 
 def transformer_adapter(model) -> Adapter:
     """Adapter for ``attn.transformer.Seq2SeqTransformer``: the state is (encoder output, source mask, prefix)."""
-    from attn.transformer import BOS, EOS, PAD
+    from attn.seq2seq import BOS, EOS, PAD
 
     def start(src):
         mask = (src != PAD)[:, None, :]

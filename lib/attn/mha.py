@@ -1,4 +1,5 @@
-"""Scaled dot-product attention with masks (chapter 6) and multi-head attention as an ``nn.Module`` (chapter 7).
+"""Scaled dot-product attention with masks (chapter 6) and multi-head attention as an ``nn.Module`` (chapter 7),
+the one attention layer of the book (also of chapter 8's Transformer and the models built on it).
 
 Boolean masks with True = may attend, broadcasting against
 (B, n_q, n_k) (or (n_q, n_k), or (n_k,)); a query row with no allowed key gets all-zero weights and a
@@ -51,6 +52,8 @@ class MultiHeadAttention(nn.Module):
 
     ``forward(X_q, X_kv=None, mask=None)`` returns ``(output, weights)``: output (..., n_q, d_model),
     weights (..., h, n_q, n_k). With ``X_kv=None`` it is self-attention (keys and values from ``X_q``).
+    ``self.weights`` keeps the weights of the last call (detached), so that the maps of every layer of a
+    stack can be read after one forward pass (chapter 8).
     """
 
     def __init__(self, d_model: int, h: int, bias: bool = True):
@@ -63,6 +66,7 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.weights: torch.Tensor | None = None  # the weights of the last call
 
     def forward(self, X_q, X_kv=None, mask=None):
         X_kv = X_q if X_kv is None else X_kv
@@ -74,6 +78,7 @@ class MultiHeadAttention(nn.Module):
             if mask.ndim >= 2:
                 mask = mask.unsqueeze(-3)  # (..., 1, n_q, n_k): the same mask for every head
         heads, weights = scaled_dot_product_attention(Q, K, V, mask)  # (..., h, n_q, d_head), (..., h, n_q, n_k)
+        self.weights = weights.detach()
         return self.out_proj(merge_heads(heads)), weights  # (..., n_q, d_model)
 
     @property

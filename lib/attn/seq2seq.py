@@ -3,6 +3,8 @@
 Task ("reverse"): the source is a random string of ``n_symbols`` symbols of length 1..``max_len``; the
 target is the same string reversed, followed by EOS. Lengths are sampled uniformly, so long inputs are
 as frequent as short ones during training. Ids: PAD 0, BOS 1, EOS 2, symbols 3.. (shared by both sides).
+The one reversal task of the book: chapter 8's Transformer (``attn.transformer``) and chapter 10's beam
+search train on it too.
 
 Models (all batch-first, torch):
 * ``Seq2Seq``: the encoder-decoder of Cho et al. (2014) -- one fixed context C, computed from the final
@@ -32,11 +34,15 @@ FIRST_SYMBOL = 3
 # --------------------------------------------------------------------------------------------- data
 @dataclass
 class ReverseTask:
-    """Random strings to reverse: ``batch`` draws source/target pairs as padded integer tensors."""
+    """Random strings to reverse: ``batch`` draws source/target pairs as padded integer tensors.
+
+    ``alphabet`` only names the symbols when they are printed (chapter 8 writes them as digits).
+    """
 
     n_symbols: int = 20
     min_len: int = 1
     max_len: int = 40
+    alphabet: str = "abcdefghijklmnopqrstuvwxyz"
 
     @property
     def vocab_size(self) -> int:
@@ -62,12 +68,12 @@ class ReverseTask:
         return torch.from_numpy(src), torch.from_numpy(lens), torch.from_numpy(tgt)
 
     def symbols(self, ids) -> str:
-        """Readable form of a sequence of ids: symbols as letters, stops at EOS."""
+        """Readable form of a sequence of ids: symbols as characters of ``alphabet``, stops at EOS."""
         out = []
         for i in (int(t) for t in ids):
             if i == EOS:
                 break
-            out.append(chr(ord("a") + i - FIRST_SYMBOL) if i >= FIRST_SYMBOL else "_")
+            out.append(self.alphabet[i - FIRST_SYMBOL] if i >= FIRST_SYMBOL else "_")
         return "".join(out)
 
 

@@ -1,8 +1,10 @@
-"""A small Transformer in PyTorch, its synthetic task and its training loop (chapter 8).
+"""A small Transformer in PyTorch and its training loop on chapter 2's reversal task (chapter 8).
 
 The layers are written out (not ``nn.TransformerEncoderLayer``) so that every attention map can be read
 back after a forward pass and every line matched with an equation of chapter 8; the book checks them
-against ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer`` given the same weights.
+against ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer`` given the same weights. Their
+attention is chapter 7's ``attn.mha.MultiHeadAttention``; the task, its token ids and ``teacher_forcing``
+are chapter 2's (``attn.seq2seq``).
 
 Post-LN (``norm_first=False``) is the layer of the original paper: x -> LN(x + F(x)).
 Pre-LN (``norm_first=True``) is the layer of most code today: x -> x + F(LN(x)), with one extra
@@ -20,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from attn.mha import MultiHeadAttention
+from attn.seq2seq import BOS, EOS, PAD, ReverseTask, teacher_forcing
 
 
 def positional_encoding(n: int, d_model: int) -> torch.Tensor:
@@ -37,32 +41,6 @@ def noam_rate(step: int, d_model: int, warmup: int) -> float:
     return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
 
 # --------------------------------------------------------------------------------------------- layers
-
-
-class MultiHeadAttention(nn.Module):
-    """Multi-head attention (Vaswani et al. 2017, sec. 3.2.2; eq-transformer-mha); keeps its last weights in
-    ``self.weights``. Masks are boolean, True = may attend; a row must allow at least one key."""
-
-    def __init__(self, d_model: int, h: int):
-        super().__init__()
-        assert d_model % h == 0, "d_model must be divisible by the number of heads"
-        self.h, self.d_k = h, d_model // h
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d_model, d_model) for _ in range(4))
-        self.weights: torch.Tensor | None = None
-
-    def _split(self, x):
-        B, n, _ = x.shape
-        return x.view(B, n, self.h, self.d_k).transpose(1, 2)  # (B, h, n, d_k)
-
-    def forward(self, x_q, x_kv, mask=None):
-        q, k, v = self._split(self.q_proj(x_q)), self._split(self.k_proj(x_kv)), self._split(self.v_proj(x_kv))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_k)  # (B, h, n_q, n_k)
-        if mask is not None:
-            scores = scores.masked_fill(~mask.unsqueeze(-3), float("-inf"))  # same mask for every head
-        weights = torch.softmax(scores, dim=-1)
-        self.weights = weights.detach()
-        out = (weights @ v).transpose(1, 2).reshape(x_q.shape)  # (B, n_q, h, d_k) -> (B, n_q, d_model)
-        return self.out_proj(out)
 
 
 class FeedForward(nn.Module):
@@ -92,7 +70,7 @@ class EncoderLayer(nn.Module):
         return norm(x + self.dropout(fn(x)))  # post-LN
 
     def forward(self, x, mask=None):
-        x = self.sublayer(x, lambda z: self.self_attn(z, z, mask), self.norm1)
+        x = self.sublayer(x, lambda z: self.self_attn(z, z, mask)[0], self.norm1)
         return self.sublayer(x, self.ffn, self.norm2)
 
 
@@ -105,8 +83,8 @@ class DecoderLayer(EncoderLayer):
         self.cross_attn, self.norm3 = MultiHeadAttention(d_model, h), nn.LayerNorm(d_model)
 
     def forward(self, y, memory, self_mask=None, memory_mask=None):
-        y = self.sublayer(y, lambda z: self.self_attn(z, z, self_mask), self.norm1)
-        y = self.sublayer(y, lambda z: self.cross_attn(z, memory, memory_mask), self.norm2)
+        y = self.sublayer(y, lambda z: self.self_attn(z, z, self_mask)[0], self.norm1)
+        y = self.sublayer(y, lambda z: self.cross_attn(z, memory, memory_mask)[0], self.norm2)
         return self.sublayer(y, self.ffn, self.norm3)
 
 
@@ -163,38 +141,16 @@ class Seq2SeqTransformer(nn.Module):
 
 # ------------------------------------------------------------------------------------ the reversal task
 
-PAD, BOS, EOS = 0, 1, 2
-N_SPECIAL = 3
 
+def with_eos(src: torch.Tensor, src_len: torch.Tensor) -> torch.Tensor:
+    """The source as the Transformer reads it: the string, then <eos>, then padding (B, m + 1).
 
-@dataclass
-class ReverseTask:
-    """Reverse a sequence of digits: ``3 1 4 1 5`` -> ``5 1 4 1 3``; lengths vary, so padding matters.
-
-    Tokens: 0 = <pad>, 1 = <bos>, 2 = <eos>, 3.. = the symbols.
+    The <eos> marks where the string ends, so that the decoder can find the token t places before it
+    (chapter 2's GRU encoders need no marker: they stop at the end of the string).
     """
-
-    n_symbols: int = 10
-    min_len: int = 3
-    max_len: int = 8
-
-    @property
-    def vocab(self) -> int:
-        return N_SPECIAL + self.n_symbols
-
-    def itos(self, t: int) -> str:
-        return {PAD: "·", BOS: "<s>", EOS: "</s>"}.get(int(t), str(int(t) - N_SPECIAL))
-
-    def batch(self, rng: np.random.Generator, size: int):
-        """(src, tgt): src (B, max_len + 1) = symbols <eos> pad; tgt (B, max_len + 2) = <bos> reversed <eos> pad."""
-        lengths = rng.integers(self.min_len, self.max_len + 1, size=size)
-        src = np.full((size, self.max_len + 1), PAD)
-        tgt = np.full((size, self.max_len + 2), PAD)
-        for i, n in enumerate(lengths):
-            seq = rng.integers(N_SPECIAL, self.vocab, size=n)
-            src[i, :n], src[i, n] = seq, EOS  # <eos> marks the end, so positions can be read from it
-            tgt[i, 0], tgt[i, 1 : n + 1], tgt[i, n + 1] = BOS, seq[::-1], EOS
-        return torch.from_numpy(src), torch.from_numpy(tgt)
+    out = F.pad(src, (0, 1), value=PAD)  # (B, m + 1)
+    out[torch.arange(len(src)), src_len] = EOS
+    return out
 
 
 @torch.no_grad()
@@ -220,8 +176,8 @@ def greedy_decode(model: Seq2SeqTransformer, src: torch.Tensor, max_len: int) ->
 
 def sequence_accuracy(model, task: ReverseTask, rng, n: int = 1000) -> float:
     """Fraction of ``n`` fresh sequences whose greedy output equals the target exactly (up to <eos>)."""
-    src, tgt = task.batch(rng, n)
-    pred = greedy_decode(model, src, tgt.shape[1] - 1)  # stops early once every sequence has its <eos>
+    src, src_len, tgt = task.batch(rng, n)
+    pred = greedy_decode(model, with_eos(src, src_len), tgt.shape[1])[:, 1:]  # without <bos>; may stop early
     pred = F.pad(pred, (0, tgt.shape[1] - pred.shape[1]), value=PAD)  # (B, n_tgt), padded like tgt
     return float((pred == tgt).all(dim=1).float().mean())
 
@@ -236,7 +192,7 @@ class TrainResult:
 
 
 def train_reverser(
-    task: ReverseTask | None = None,
+    task: ReverseTask,
     norm_first: bool = False,
     steps: int = 600,
     batch_size: int = 64,
@@ -248,18 +204,17 @@ def train_reverser(
     progress: bool = True,
     **model_kwargs,
 ) -> TrainResult:
-    """Train a ``Seq2SeqTransformer`` on ``task`` with teacher forcing (eq-teacher-forcing-parallel), Adam(0.9, 0.98),
-    warm-up and label smoothing (eq-label-smoothing).
+    """Train a ``Seq2SeqTransformer`` on ``task`` (chapter 2's ``ReverseTask``, the source read ``with_eos``) with
+    teacher forcing (eq-teacher-forcing-parallel), Adam(0.9, 0.98), warm-up and label smoothing (eq-label-smoothing).
 
     The learning rate follows ``lr_scale * noam_rate(step, d_model, warmup)`` (eq-warmup). Training stops
     after ``steps`` steps or ``time_budget`` seconds, whichever comes first.
     """
     from tqdm.auto import tqdm
 
-    task = task or ReverseTask()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = Seq2SeqTransformer(task.vocab, norm_first=norm_first, max_len=task.max_len + 2, **model_kwargs)
+    model = Seq2SeqTransformer(task.vocab_size, norm_first=norm_first, max_len=task.max_len + 2, **model_kwargs)
     opt = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_scale * noam_rate(s + 1, model.d_model, warmup))
     result = TrainResult(model)
@@ -267,9 +222,9 @@ def train_reverser(
     bar = tqdm(range(steps), desc="post-LN" if not norm_first else "pre-LN", disable=not progress)
     for step in bar:
         model.train()
-        src, tgt = task.batch(rng, batch_size)
-        logits = model(src, tgt[:, :-1])  # teacher forcing: predict token t+1 from tokens <= t
-        loss = F.cross_entropy(logits.reshape(-1, task.vocab), tgt[:, 1:].reshape(-1),
+        src, src_len, tgt = task.batch(rng, batch_size)
+        logits = model(with_eos(src, src_len), teacher_forcing(tgt))  # predict token t+1 from tokens <= t
+        loss = F.cross_entropy(logits.reshape(-1, task.vocab_size), tgt.reshape(-1),
                                ignore_index=PAD, label_smoothing=label_smoothing)
         opt.zero_grad()
         loss.backward()

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests import REPO
 
 _SOLUTION_RE = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.S | re.M)
 
@@ -68,10 +68,11 @@ def modules():
     return found
 
 
-def write_all(assignment: str, folder: Path) -> dict[str, float]:
-    """Write every sample of ``assignment`` as ``folder/<name>.ipynb``; return name -> expected score."""
+def write_all(assignment: str, folder: Path, release_dir: Path | None = None) -> dict[str, float]:
+    """Write every sample of ``assignment`` as ``folder/<name>.ipynb`` (built from the English release, or the one
+    in ``release_dir``); return name -> expected score."""
     mod = modules()[assignment]
     folder.mkdir(parents=True, exist_ok=True)
     for name, sample in mod.SAMPLES.items():
-        (folder / f"{name}.ipynb").write_text(json.dumps(build(assignment, sample), indent=1))
+        (folder / f"{name}.ipynb").write_text(json.dumps(build(assignment, sample, release_dir), indent=1))
     return {name: s.score for name, s in mod.SAMPLES.items()}

@@ -75,7 +75,7 @@ WRONG_COSINE = {
 # One graded function broken at a time (it loops forever, raises, or returns wrong values): only that
 # function's test cell loses its points. Later functions that call it (masked_softmax -> softmax in the
 # visible test, attention -> masked_softmax, scaled and cosine -> dot_product_scores) keep theirs, because
-# their tests run with public stand-ins for the other graded functions (autograder/standins.py).
+# their tests run with public stand-ins for the other graded functions (autograder/grading/standins.py).
 LOOPING_SOFTMAX = {"softmax-answer": "def softmax(x, axis=-1):\n    while True:\n        pass\n"}
 RAISING_MASKED_SOFTMAX = {"masked-softmax-answer": "def masked_softmax(scores, mask):\n    raise ValueError('oops')\n"}
 WRONG_DOT = {"scores-answer": DIFFERENT["scores-answer"].replace(
