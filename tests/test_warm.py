@@ -216,6 +216,32 @@ def test_falls_back_to_cold(tmp_path, monkeypatch, caplog):
     assert "bad name in a packed folder" in caplog.text
 
 
+def test_a_template_that_dies_costs_a_rerun_not_a_grade(tmp_path):
+    """The template killed while a notebook runs: the child dies with it, and that notebook runs again, cold."""
+    import signal
+    import threading
+
+    from autograder.grading import staging
+    from autograder.grading.prepare import load_assignment, prepare_inputs
+    from autograder.grading.run import execute, judge_ran
+    from autograder.grading.submission import Submission
+
+    spec = load_assignment(ws.ASSIGNMENT)
+    functions = prepare_inputs(spec, 7, tmp_path / "run" / "inputs")
+    staged = staging.stage(tmp_path / "run")
+    sub = Submission("slow", "slow", data=ws.notebook("import time\ntime.sleep(6)\nprint('slept')"))
+    with warm.Template() as template:
+        assert template.ok, template.why
+        pid = _template_process(template)
+        threading.Timer(3.0, os.kill, (pid, signal.SIGKILL)).start()
+        ran = execute(spec, sub, limits(), staged.lib, staged.inputs, staged.jobs, sandbox.SANDBOX_UID_BASE + 7, False,
+                      run=template.run)
+        assert not template.ok and template.fell_back == 1
+    assert ran.run.start == "cold"
+    result = judge_ran(spec, sub, ran, functions, limits(), "k")
+    assert result.total == FULL and not result.review, (result.reasons, result.notes)
+
+
 def ws_entry(name: str, data: bytes) -> bytes:
     from autograder.grading.probe.template import ENTRY
 

@@ -205,53 +205,57 @@ class Template:
             theirs.append(send)
             return keep
 
-        setup_r = pipe("w")
-        status_r = pipe("w")
-        life_w = pipe("r")
-        out_r = pipe("w")
-        err_r = pipe("w")
-        control_r = pipe("w")
-        main_r = pipe("w")
-        job_fd = pack(job)
-        theirs.append(job_fd)
-        theirs.append(self._packed_inputs(inputs))
-        # A cold sandbox's cgroup is charged for its interpreter's imports; a child's memory that the template made
-        # is charged to the template's. So that a student has the same memory either way, the child's cgroup gets
-        # the limit less what the imports take.
-        memory = max(64 * sandbox.MiB, limits.total_memory_mb * sandbox.MiB - self.imports)
-        cgroup = sandbox.Cgroup(f"autograder-{os.getpid()}-{uid}-{time.monotonic_ns()}", memory, limits.processes + 8)
-        request_fds: dict = {role: i for i, role in enumerate(
-            ("setup", "status", "life", "stdout", "stderr", "control", "main", "job", "inputs"))}
-        request_fds["cgroups"] = []
-        for path in cgroup.procs:
-            request_fds["cgroups"].append(len(theirs))
-            theirs.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
-        streams: dict[str, int] = {"main": main_r}
-        request_fds["tests"] = {}
-        for index, source in sorted(tests.items()):
-            chan = pipe("w")
-            streams[str(index)] = chan
-            slot = [len(theirs) - 1, -1]
-            if source:
-                slot[1] = len(theirs)
-                theirs.append(sandbox._given_pipe(source))
-            request_fds["tests"][str(index)] = slot
-        request = {"privileged": os.geteuid() == 0, "uid": uid, "file_mb": limits.file_mb, "fds": request_fds,
-                   "rlimits": {"cpu": limits.cpu_seconds, "as": limits.memory_mb * sandbox.MiB,
-                               "nproc": limits.processes, "fsize": limits.file_mb * sandbox.MiB, "nofile": 256,
-                               "core": 0}}
-        inputs_fd = theirs[request_fds["inputs"]]
-        start = time.monotonic()
+        cgroup, inputs_fd = None, -1
         try:
+            setup_r = pipe("w")
+            status_r = pipe("w")
+            life_w = pipe("r")
+            out_r = pipe("w")
+            err_r = pipe("w")
+            control_r = pipe("w")
+            main_r = pipe("w")
+            theirs.append(pack(job))
+            inputs_fd = self._packed_inputs(inputs)
+            theirs.append(inputs_fd)
+            # A cold sandbox's cgroup is charged for its interpreter's imports; a child's memory that the template
+            # made is charged to the template's. So that a student has the same memory either way, the child's
+            # cgroup gets the limit less what the imports take.
+            memory = max(64 * sandbox.MiB, limits.total_memory_mb * sandbox.MiB - self.imports)
+            cgroup = sandbox.Cgroup(f"autograder-{os.getpid()}-{uid}-{time.monotonic_ns()}", memory,
+                                    limits.processes + 8)
+            request_fds: dict = {role: i for i, role in enumerate(
+                ("setup", "status", "life", "stdout", "stderr", "control", "main", "job", "inputs"))}
+            request_fds["cgroups"] = []
+            for path in cgroup.procs:
+                request_fds["cgroups"].append(len(theirs))
+                theirs.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+            streams: dict[str, int] = {"main": main_r}
+            request_fds["tests"] = {}
+            for index, source in sorted(tests.items()):
+                chan = pipe("w")
+                streams[str(index)] = chan
+                slot = [len(theirs) - 1, -1]
+                if source:
+                    slot[1] = len(theirs)
+                    theirs.append(sandbox._given_pipe(source))
+                request_fds["tests"][str(index)] = slot
+            request = {"privileged": os.geteuid() == 0, "uid": uid, "file_mb": limits.file_mb, "fds": request_fds,
+                       "rlimits": {"cpu": limits.cpu_seconds, "as": limits.memory_mb * sandbox.MiB,
+                                   "nproc": limits.processes, "fsize": limits.file_mb * sandbox.MiB, "nofile": 256,
+                                   "core": 0}}
+            start = time.monotonic()
             with self._lock:
                 if self.sock is None:
                     raise Fallback("the template was closed")
                 socket.send_fds(self.sock, [json.dumps(request).encode()], theirs)
-        except OSError as exc:
+        except BaseException as exc:
             for fd in mine:
                 os.close(fd)
-            cgroup.close()
-            raise Fallback(f"the template is gone ({exc})") from None
+            if cgroup is not None:
+                cgroup.close()
+            if isinstance(exc, OSError):
+                raise Fallback(f"the template is gone ({exc})") from None
+            raise
         finally:
             for fd in theirs:
                 if fd != inputs_fd:
@@ -299,6 +303,7 @@ class Template:
                 why = said[1:].decode(errors="replace") if said.startswith(b"X") else (
                     "no answer from the child" if said == b"" else said.decode(errors="replace"))
                 raise Fallback(f"the template could not make a sandbox: {why or 'it ended'}")
+            # From here on the student's code may run: only the template's own end makes the notebook run again.
             # The notebook once, then its test cells with the replay before each: the supervisor keeps to twice the
             # notebook's time (runner.Zygote.run); this is the backstop, as for a cold sandbox.
             deadline = start + 2 * limits.notebook_timeout + 10
@@ -308,6 +313,10 @@ class Template:
                 kill()
                 if not status.startswith(b"E"):
                     status = _read_until(status_r, time.monotonic() + 10, stop=lambda b: False)
+            if not timed_out and not status.startswith(b"E") and self.proc is not None and self.proc.poll() is not None:
+                for t in threads:
+                    t.join(timeout=10)
+                raise Fallback("the template ended while a notebook ran: that notebook runs again, cold")
             returncode = int(status[1:]) if status.startswith(b"E") and status[1:].strip().isdigit() else -9
             if timed_out:
                 returncode = -9
@@ -320,6 +329,7 @@ class Template:
                 os.close(fd)
             if not killed:
                 os.close(life_w)
+            cgroup.close()  # also after a fallback (closing twice does nothing)
         notes = []
         if oom:
             notes.append(R("sandbox_memory", mb=limits.total_memory_mb))
