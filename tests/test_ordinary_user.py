@@ -32,7 +32,7 @@ def test_grading_and_hostile_subset_pass_as_an_ordinary_user():
            "AUTOGRADER_HOSTILE_CASES": ",".join(SUBSET), "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
     done = ou.as_user([python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
                        "tests/test_hostile.py", "tests/test_grading.py::test_every_assignment_has_samples",
-                       "tests/test_grading.py::test_sample_submissions_get_their_exact_scores[03-qkv]",
+                       "tests/test_grading.py::test_sample_submissions_get_their_exact_scores[03-qkv-en]",
                        "tests/test_warm.py::test_siblings_cannot_reach_each_other",
                        "tests/test_warm.py::test_nothing_reaches_the_next_student",
                        "tests/test_warm.py::test_the_template_holds_nothing_secret"],
