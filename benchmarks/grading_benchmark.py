@@ -13,7 +13,9 @@ its sample's known score.
 
 Printed, in one run on the same machine:
 
-* the cold ``import numpy, torch`` of this machine (median of three at the start and three at the end);
+* the cold ``import numpy, torch`` of this machine, three times before and three after every measurement below
+  (the machine is shared: its load changes within a run, so each ratio is to the imports of its own moment, and
+  stock nbgrader's time is counted in the cold imports of its own);
 * stock ``nbgrader autograde`` on ``--stock-n`` submissions of the same mix, in its usual single process, with the
   course's configuration and hidden tests calling ``autograder.grading.checking.check`` in the student's kernel (no
   sandbox);
@@ -43,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.course import SOLUTIONS, nbgrader_env  # noqa: E402
+from autograder.grading import warm  # noqa: E402
 from autograder.term import grade  # noqa: E402
 from tests.samples import build  # noqa: E402
 from tests.samples.a03_qkv import SAMPLES  # noqa: E402
@@ -104,10 +107,8 @@ class Memory:
     """Samples the proportional set size (PSS) of every warm template of this process and its sandboxes."""
 
     def __init__(self):
-        self.rest: dict[int, tuple[int, int]] = {}  # template -> (RSS, PSS) before its first sandbox, in bytes
-        self.peak = 0                                # the largest PSS of one template with its sandboxes
+        self.peak = 0  # the largest PSS of one template with its sandboxes, in bytes
         self._stop = threading.Event()
-        self._busy: set[int] = set()
         threading.Thread(target=self._watch, daemon=True).start()
 
     def stop(self):
@@ -116,12 +117,16 @@ class Memory:
     def _watch(self):
         while not self._stop.wait(0.25):
             for pid in _templates():
-                tree = [pid] + _descendants(pid)
-                if len(tree) == 1 and pid not in self._busy:
-                    self.rest[pid] = (_rollup(pid, "Rss"), _rollup(pid, "Pss"))  # the last look before any child
-                else:
-                    self._busy.add(pid)
-                self.peak = max(self.peak, sum(_rollup(p, "Pss") for p in tree))
+                self.peak = max(self.peak, sum(_rollup(p, "Pss") for p in [pid] + _descendants(pid)))
+
+
+def template_at_rest() -> tuple[int, int]:
+    """(RSS, PSS) in bytes of a warm template that is ready and has forked nothing yet."""
+    with warm.Template() as template:
+        if not template.ok:
+            return 0, 0
+        (pid,) = [p for p in _templates() if _descends(p, template.proc.pid)]
+        return _rollup(pid, "Rss"), _rollup(pid, "Pss")
 
 
 def _templates() -> list[int]:
@@ -185,6 +190,17 @@ def ours(root: Path, batch, jobs: int, warm_start: bool = True) -> float:
     return took
 
 
+def measured(run):
+    """``run()`` between three cold imports before and three after: (its result, the median import time around it,
+    the mean load average). On a shared machine the load changes within a run; each ratio is to the imports made
+    around the same measurement."""
+    before, load = cold_import(), [os.getloadavg()[0]]
+    value = run()
+    after = cold_import()
+    load.append(os.getloadavg()[0])
+    return value, statistics.median(before + after), sum(load) / len(load)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="+", default=[200, 1000], help="class sizes (default 200 1000)")
@@ -196,50 +212,46 @@ def main() -> int:
     args = parser.parse_args()
     mix = FAIR + WRONG
     print(f"machine: {os.cpu_count()} cores; load average at the start: {os.getloadavg()}", flush=True)
-    imports = cold_import()
+    rows = []  # (what, submissions, --jobs, s/submission, cold import around it, load)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
-        t_stock = stock(work / "stock", notebooks(args.stock_n, mix)) / args.stock_n if args.stock_n else None
-        if t_stock:
-            print(f"stock nbgrader autograde: {t_stock:.2f} s/submission ({args.stock_n} submissions)", flush=True)
+        took, imp, load = measured(lambda: stock(work / "stock", notebooks(args.stock_n, mix)))
+        t_stock = took / args.stock_n
+        stock_row = ("stock nbgrader autograde", args.stock_n, 1, t_stock, imp, load)
+        print(f"stock nbgrader autograde: {t_stock:.2f} s/submission ({args.stock_n} submissions)", flush=True)
         memory = Memory()
-        rows = []
         for n in args.n:
             for jobs in args.jobs:
-                took = ours(work / f"warm-{n}-{jobs}", notebooks(n, mix), jobs)
-                rows.append((n, jobs, took / n))
+                took, imp, load = measured(lambda: ours(work / f"warm-{n}-{jobs}", notebooks(n, mix), jobs))
+                rows.append(("warm sandboxes", n, jobs, took / n, imp, load))
                 print(f"warm: {n} submissions, --jobs {jobs}: {took:.1f} s, {took / n:.3f} s/submission", flush=True)
         memory.stop()
+        if args.cold_n:
+            took, imp, load = measured(lambda: ours(work / "cold", notebooks(args.cold_n, mix), max(args.jobs),
+                                                    warm_start=False))
+            rows.append(("cold sandboxes (--cold-start)", args.cold_n, max(args.jobs), took / args.cold_n, imp, load))
         loop = None
         if args.loopers:
-            took = ours(work / "loopers", notebooks(args.loopers, LOOPING), max(args.jobs))
-            loop = took / args.loopers
-        cold = None
-        if args.cold_n:
-            took = ours(work / "cold", notebooks(args.cold_n, mix), max(args.jobs), warm_start=False)
-            cold = took / args.cold_n
-    imports += cold_import()
-    t_import = statistics.median(imports)
+            loop = ours(work / "loopers", notebooks(args.loopers, LOOPING), max(args.jobs)) / args.loopers
     print()
-    print(f"cold `import numpy, torch`: {t_import:.2f} s (median of {len(imports)}: "
-          f"{', '.join(f'{t:.2f}' for t in imports)})")
-    if t_stock:
-        print(f"stock nbgrader autograde: {t_stock:.2f} s/submission ({args.stock_n} submissions of the mix, one process)")
+    print(f"stock nbgrader: {args.stock_n} submissions of the mix in one process, {t_stock:.2f} s/submission, "
+          f"= {t_stock / stock_row[4]:.2f} cold imports of that moment ({stock_row[4]:.2f} s, load {stock_row[5]:.1f})")
     print()
-    print("| submissions | --jobs | s/submission | x cold import | x stock nbgrader |")
-    print("| --- | --- | --- | --- | --- |")
-    for n, jobs, per in rows:
-        print(f"| {n} | {jobs} | {per:.3f} | {per / t_import:.3f} | "
-              f"{per / t_stock:.3f} |" if t_stock else f"| {n} | {jobs} | {per:.3f} | {per / t_import:.3f} | - |")
+    print("| grading | submissions | --jobs | s/submission | cold import then (s) | load | x cold import | x stock nbgrader |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for what, n, jobs, per, imp, load in rows:
+        # Both ratios are taken against the cold import measured around the same run: stock nbgrader's time is
+        # counted in cold imports of its own moment, this command's in those of its moment.
+        print(f"| {what} | {n} | {jobs} | {per:.3f} | {imp:.2f} | {load:.1f} | {per / imp:.3f} | "
+              f"{(per / imp) / (t_stock / stock_row[4]):.3f} |")
     print("(goal: <= 0.2 x cold import and <= 0.1 x stock nbgrader)")
     if loop is not None:
         print(f"looping submissions, graded apart: {args.loopers} at --jobs {max(args.jobs)}: {loop:.1f} s/submission "
               "(bounded by the cell's time limit, 60 s by default)")
-    if cold is not None:
-        print(f"cold sandboxes (--cold-start), {args.cold_n} of the mix at --jobs {max(args.jobs)}: {cold:.2f} s/submission")
     mib = 1 << 20
-    for rss, pss in list(memory.rest.values())[-1:]:
-        print(f"memory per worker: the template at rest {rss / mib:.0f} MiB resident ({pss / mib:.0f} MiB proportional)")
+    rss, pss = template_at_rest()
+    print(f"memory per worker: the template at rest {rss / mib:.0f} MiB resident ({pss / mib:.0f} MiB proportional: "
+          "the libraries' pages are shared with every other process that maps them)")
     if memory.peak:
         print(f"memory per worker: peak of the template with its sandboxes {memory.peak / mib:.0f} MiB proportional "
               f"(--jobs up to {max(args.jobs)})")
