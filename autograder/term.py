@@ -24,8 +24,8 @@ from autograder.errors import UsageError
 from autograder.gradebook import cache, edits, identity
 from autograder.gradebook.nbgrader_layout import course_root, write_autograded, write_course_folders
 from autograder.gradebook.standing import Standing, export_rows, standing
-from autograder.gradebook.store import (db_url, ensure_assignment, excluded, graded_students, late_penalties,
-                                        open_gradebook, record, settle, time_factors)
+from autograder.gradebook.store import (db_url, ensure_assignment, excluded, fast_commits, graded_students,
+                                        late_penalties, open_gradebook, record, settle, time_factors)
 from autograder.gradebook.term_total import CONFIG_NAME, load_config
 from autograder.grading import pipeline, sandbox
 from autograder.grading.judge import StudentResult
@@ -59,6 +59,7 @@ class GradeOptions:
     students: list[str] | None = None
     timestamps: str | Path | None = None
     scheduler: object = None                      # a Dask scheduler (address, file, cluster or client), or None
+    warm_start: bool = True                       # sandboxes forked from a warm template (else each started cold)
 
     def __post_init__(self):
         self.submissions, self.out = Path(self.submissions), Path(self.out)
@@ -112,6 +113,7 @@ def grade_with(o: GradeOptions) -> Rows:
     shutil.rmtree(work / "run", ignore_errors=True)  # where earlier versions staged runs
     by_student = {s.student: s for s in subs}
     workers: dict[str, list[str]] = {}  # Dask worker -> limits it could not apply
+    starts: dict[str, int] = {}         # "warm" / "cold" -> notebooks whose sandbox started so
     with gb:  # recording and reporting: here only, by the process that owns the gradebook
         write_course_folders(course_root(out), spec)
         for result in plan.kept.values():
@@ -119,7 +121,7 @@ def grade_with(o: GradeOptions) -> Rows:
         bar = tqdm(total=len(subs), initial=len(plan.kept), desc=f"grading {spec.name}", unit="student",
                    disable=not o.progress)
         for result in pipeline.grade_submissions(spec, plan, seed, limits_of, o.unsafe_no_sandbox, o.jobs,
-                                                 o.scheduler, workers):
+                                                 o.scheduler, workers, o.warm_start, starts):
             cache.save_result(out, result)
             _store(gb, spec, result, by_student[result.student], out, penalties)
             bar.update(1)
@@ -130,7 +132,7 @@ def grade_with(o: GradeOptions) -> Rows:
         rows = _rows(export_rows(gb, [spec.name]), subs, standings)
     rows.ran, rows.cached, rows.skipped = len(plan.todo), len(plan.kept), skipped
     rows.held, rows.missing = _isolation(out / "summary.md", o.unsafe_no_sandbox,
-                                         workers if o.scheduler is not None else None)
+                                         workers if o.scheduler is not None else None, starts)
     secure(course_root(out), out)
     return rows
 
@@ -140,7 +142,9 @@ def _term_gradebook(o: GradeOptions):
     if o.db is None and legacy.exists():
         log.warning("%s is a gradebook of an earlier version (one per assignment); this run uses the term's "
                     "gradebook %s (see docs/grading.md, 'A term')", legacy, o.out.parent / "gradebook.db")
-    return open_gradebook(db_url(o.out.parent, o.db))
+    gb = open_gradebook(db_url(o.out.parent, o.db))
+    fast_commits(gb)
+    return gb
 
 
 def _admitted(gb, spec: Assignment, subs: list[Submission], o: GradeOptions) -> tuple[list[Submission], dict]:
@@ -172,13 +176,13 @@ def _store(gb, spec: Assignment, result: StudentResult, sub: Submission, out: Pa
     write_autograded(course_root(out), spec, result, sub)
 
 
-def _isolation(summary: Path, unsafe: bool, workers: dict | None) -> tuple[list[str], list[str]]:
+def _isolation(summary: Path, unsafe: bool, workers: dict | None, starts: dict | None = None) -> tuple[list[str], list[str]]:
     """Which limits held for this run (here, or as each Dask worker that ran a notebook reported), in summary.md."""
     if workers is None:
         held, missing = sandbox.isolation_report(unsafe)
     else:
         held, missing = [], [f"{m} (on {host})" for host, gaps in sorted(workers.items()) for m in gaps]
-    append_isolation(summary, held, missing, workers, os.geteuid() == 0)
+    append_isolation(summary, held, missing, workers, os.geteuid() == 0, starts)
     return held, missing
 
 

@@ -230,6 +230,27 @@ def test_command_line_grades_on_the_cluster_by_scheduler_file(tmp_path, cluster,
     assert ("limit not applied here" in printed) == (not full)
 
 
+def test_each_worker_keeps_one_warm_template(tmp_path, cluster):
+    """A worker starts one warm template at its first task and forks every later sandbox from it, in this run and
+    the next (issue 24); a notebook's sandbox is never started cold while it lives."""
+    from distributed import Client
+
+    from autograder.grading import distributed
+
+    templates = []
+    for run in ("first", "second"):
+        expected = write(tmp_path / run / "subs", ["correct", "allclose-patched", "os-exit-in-function", "warnings-stderr"])
+        rows = grade(hs.ASSIGNMENT, tmp_path / run / "subs", tmp_path / run / "out", seed=SEED, limits=hs.limits(),
+                     progress=False, scheduler=cluster.address)
+        assert {r["student_id"]: float(r["score"]) for r in rows} == expected
+        assert "Sandboxes forked from a warm template: 4; started cold: 0" in (tmp_path / run / "out" / "summary.md").read_text()
+        with Client(cluster.address, timeout="30s") as client:
+            templates.append({w: pid for w, pid in client.run(distributed.template_pid).items() if pid})
+    assert templates[0], "no worker started a warm template"
+    for worker, pid in templates[0].items():
+        assert templates[1].get(worker) == pid, "a worker started a second template"
+
+
 def test_a_gradebook_that_cannot_be_opened_is_a_clear_error(tmp_path):
     from autograder.gradebook.store import gradebook_url
 

@@ -162,6 +162,8 @@ def test_csv_is_nbgrader_export_format_and_summary_exists(batch):
     else:
         assert "- **not applied**: memory and process-count cgroups" in summary
     assert ("- held: separate unprivileged uid per sandbox" in summary) == (os.geteuid() == 0)
+    # Every sandbox was forked from the warm template (the default), none fell back to a cold start.
+    assert "Sandboxes forked from a warm template: " in summary and "; started cold: 0 " in summary
     assert (root / "out" / "histogram.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -5,7 +5,8 @@ Run as root (as CI does), this test prepares the user ``autograder-ci`` with its
 (``tests/ordinary_user.py``; built once, then reused) and a copy of the checkout, and runs as that user, with
 ``runuser``: the grading test of one assignment (03-qkv), a representative subset of the hostile suite
 (``SUBSET`` below: escape, theft, forged results, crashes, memory and fork bombs, a hang, unreadable input;
-the whole suite runs as root in the same CI run), and the grading command, whose summary must say that the
+the whole suite runs as root in the same CI run), the warm template's isolation tests (siblings, the next student,
+the template's memory: ``tests/test_warm.py``), and the grading command, whose summary must say that the
 cgroup limits did not apply. Run without root, the suite itself is already the ordinary user's run, and this
 test is skipped.
 """
@@ -31,7 +32,10 @@ def test_grading_and_hostile_subset_pass_as_an_ordinary_user():
            "AUTOGRADER_HOSTILE_CASES": ",".join(SUBSET), "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
     done = ou.as_user([python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
                        "tests/test_hostile.py", "tests/test_grading.py::test_every_assignment_has_samples",
-                       "tests/test_grading.py::test_sample_submissions_get_their_exact_scores[03-qkv-en]"],
+                       "tests/test_grading.py::test_sample_submissions_get_their_exact_scores[03-qkv-en]",
+                       "tests/test_warm.py::test_siblings_cannot_reach_each_other",
+                       "tests/test_warm.py::test_nothing_reaches_the_next_student",
+                       "tests/test_warm.py::test_the_template_holds_nothing_secret"],
                       env=env, cwd=checkout, timeout=1200)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and " failed" not in done.stdout

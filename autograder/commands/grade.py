@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
                    help="run the notebooks on a Dask cluster: its scheduler's address (tcp://host:8786) or "
                         "scheduler file (*.json); default: a local pool of --jobs sandboxes on this machine. "
                         "Judging and the gradebook stay in this process (docs/grading.md)")
+    p.add_argument("--cold-start", action="store_true",
+                   help="start every notebook's sandbox cold (a new interpreter that imports everything) instead of "
+                        "forking it from a warm template; same isolation and grades, slower (docs/grading.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -90,7 +93,8 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     rows = grade(args.assignment, args.submissions, out, args.seed, db=args.db, jobs=args.jobs, limits=limits,
                  unsafe_no_sandbox=args.unsafe_no_sandbox, force=args.force, progress=not args.quiet,
-                 mathjax=args.mathjax, students=args.student, timestamps=args.timestamps, scheduler=args.scheduler)
+                 mathjax=args.mathjax, students=args.student, timestamps=args.timestamps, scheduler=args.scheduler,
+                 warm_start=not args.cold_start)
     took = time.perf_counter() - start
     for line in console_lines(rows, out, took, rows.ran, rows.cached):
         print(line)

@@ -3,7 +3,8 @@
 Only stage 3 (run sandboxed) leaves the grader's process. A task carries the assignment's structure, one
 submission's bytes and the limits; the hidden cases' *inputs* travel once per run and worker (a tar archive
 scattered to the workers). Each worker stages the probe and the inputs in a folder of its own machine and runs
-the notebook in the same bubblewrap sandbox as a one-machine run, then sends back the raw output
+the notebook in the same bubblewrap sandbox as a one-machine run (forked from the one warm template the worker
+keeps for its life, ``warm.py``, unless ``--cold-start``), then sends back the raw output
 (:class:`autograder.grading.run.Ran`). Judging, the gradebook, the cache and the reports stay with the process
 that called :func:`autograder.term.grade`: the expected values never leave it, and every result is written
 once, by that process, whichever worker ran the notebook and however often a dead worker's task was retried.
@@ -16,6 +17,7 @@ bubblewrap. docs/grading.md shows how to start workers by hand and with dask-job
 """
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import shutil
@@ -29,8 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from autograder.errors import SetupError
-from autograder.grading import sandbox
-from autograder.grading import staging
+from autograder.grading import sandbox, staging, warm
 from autograder.grading.run import Ran, execute
 
 
@@ -44,6 +45,7 @@ _STAGES: dict[str, staging.Staged] = {}
 _STAGE_LOCK = threading.Lock()
 _UIDS: staging.UidPool | None = None
 _CODE: str | None = None
+_TEMPLATE: "warm.Template | None" = None
 
 
 def code_digest() -> str:
@@ -98,11 +100,32 @@ def cleanup(run_id: str) -> int:
     with _STAGE_LOCK:
         staged = _STAGES.pop(run_id, None)
     if staged:
+        if _TEMPLATE is not None:
+            _TEMPLATE.forget(staged.inputs)
         shutil.rmtree(staged.lib.parent.parent, ignore_errors=True)
     return os.getpid()
 
 
-def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, unsafe: bool) -> Ran:
+def _template(unsafe: bool, warm_start: bool):
+    """How this worker starts a sandbox: forked from its one warm template (started on its first task and kept for
+    the worker's life), or cold."""
+    global _TEMPLATE
+    if unsafe or not warm_start:
+        return sandbox.run
+    with _STAGE_LOCK:
+        if _TEMPLATE is None:
+            _TEMPLATE = warm.Template()
+            atexit.register(_TEMPLATE.close)
+    return _TEMPLATE.run
+
+
+def template_pid() -> int | None:
+    """The process of this worker's warm template (None before its first task, or when it could not start)."""
+    return _TEMPLATE.proc.pid if _TEMPLATE is not None and _TEMPLATE.ok and _TEMPLATE.proc else None
+
+
+def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, unsafe: bool,
+               warm_start: bool = True) -> Ran:
     """A Dask task: run one submission's notebook in a sandbox on this worker; the raw output goes back."""
     if code != code_digest():
         raise WorkerMismatch(f"the worker on {os.uname().nodename} (pid {os.getpid()}) runs other autograder code "
@@ -112,7 +135,7 @@ def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, uns
         if not ok:
             raise WorkerMismatch(f"the worker on {os.uname().nodename} cannot sandbox student code: {why}")
     staged = _stage(run_id, blob)
-    ran = execute(assignment, sub, limits, staged, _uid_pool(), unsafe)
+    ran = execute(assignment, sub, limits, staged, _uid_pool(), unsafe, run=_template(unsafe, warm_start))
     ran.host = f"{os.uname().nodename} (Dask worker, pid {os.getpid()}, {'root' if os.geteuid() == 0 else 'ordinary user'})"
     ran.missing = _missing(unsafe)
     return ran
@@ -168,7 +191,7 @@ def connect(scheduler):
 
 
 def run_dask(scheduler, inputs: Path, assignment, subs: list, limits, unsafe: bool,
-             code: str) -> Iterator[tuple[object, object]]:
+             code: str, warm_start: bool = True) -> Iterator[tuple[object, object]]:
     """Run every submission of ``subs`` on the cluster; yield ``(submission, Ran or exception)`` as they finish.
 
     A worker that dies in the middle of a task is noticed by the scheduler, which runs the task again on
@@ -186,7 +209,7 @@ def run_dask(scheduler, inputs: Path, assignment, subs: list, limits, unsafe: bo
         futures = {}
         limits_of = limits if callable(limits) else (lambda _sub: limits)  # one student's limits may be longer
         for sub in subs:
-            fut = client.submit(remote_run, run_id, code, blob, assignment, sub, limits_of(sub), unsafe,
+            fut = client.submit(remote_run, run_id, code, blob, assignment, sub, limits_of(sub), unsafe, warm_start,
                                 key=f"autograder-{run_id[:12]}-{sub.student}", pure=False, retries=0)
             futures[fut] = sub
         for fut in dask_completed(list(futures)):

@@ -28,13 +28,13 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.errors import SetupError, UsageError
-from autograder.grading import distributed, sandbox, staging
+from autograder.grading import distributed, sandbox, staging, warm
 from autograder.grading.collect import collect
 from autograder.grading.judge import StudentResult, failed_result
 from autograder.grading.prepare import Assignment, prepare_inputs
@@ -194,23 +194,27 @@ def prepare(spec: Assignment, seed: int) -> Iterator[Prepared]:
 # ----------------------------------------------------------------------------------------------- stage 3: run
 
 def run(spec: Assignment, prepared: Prepared, todo: list[tuple[Submission, str]], limits_of: dict, unsafe: bool,
-        jobs: int, scheduler=None, code: str = "") -> Iterator[tuple[Submission, object]]:
+        jobs: int, scheduler=None, code: str = "", warm_start: bool = True) -> Iterator[tuple[Submission, object]]:
     """Run every notebook of ``todo`` in a sandbox; yield ``(submission, Ran or the exception)`` as they finish.
 
     ``scheduler``: None runs them in a local pool of ``jobs`` sandboxes; a Dask scheduler's address
-    (``tcp://host:8786``), scheduler file, cluster or client runs them on that cluster's workers."""
+    (``tcp://host:8786``), scheduler file, cluster or client runs them on that cluster's workers.
+    ``warm_start``: each sandbox forked from a warm template (``warm.py``; one per run here, one per worker on a
+    cluster), else started cold; a template that cannot start falls back to cold sandboxes."""
     if scheduler is not None:
         yield from distributed.run_dask(scheduler, prepared.staged.inputs, spec, [sub for sub, _ in todo],
-                                        lambda s: limits_of[s.student], unsafe, code)
+                                        lambda s: limits_of[s.student], unsafe, code, warm_start)
         return
     uids = staging.UidPool(jobs)
+    with warm.Template() if warm_start and not unsafe else nullcontext() as template:
+        start = template.run if template is not None else sandbox.run
 
-    def run_one(item):
-        sub, _ = item
-        return execute(spec, sub, limits_of[sub.student], prepared.staged, uids, unsafe)
+        def run_one(item):
+            sub, _ = item
+            return execute(spec, sub, limits_of[sub.student], prepared.staged, uids, unsafe, run=start)
 
-    for (sub, _), ran in distributed.run_local(todo, run_one, jobs):
-        yield sub, ran
+        for (sub, _), ran in distributed.run_local(todo, run_one, jobs):
+            yield sub, ran
 
 
 # --------------------------------------------------------------------------------------------- stage 4: judge
@@ -227,14 +231,18 @@ def judge(spec: Assignment, sub: Submission, ran, prepared: Prepared, limits: sa
 
 
 def grade_submissions(spec: Assignment, plan: Plan, seed: int, limits_of: dict, unsafe: bool, jobs: int,
-                      scheduler=None, workers: dict | None = None) -> Iterator[StudentResult]:
+                      scheduler=None, workers: dict | None = None, warm_start: bool = True,
+                      starts: dict | None = None) -> Iterator[StudentResult]:
     """Prepare, run and judge every submission the plan left to run; yield each result as it is judged.
-    ``workers`` collects, for a Dask run, each worker that ran a notebook and the limits it could not apply."""
+    ``workers`` collects, for a Dask run, each worker that ran a notebook and the limits it could not apply;
+    ``starts``, how many sandboxes were forked from a warm template ("warm") and how many started cold."""
     if not plan.todo:
         return
     keys = {sub.student: key for sub, key in plan.todo}
     with prepare(spec, seed) as prepared:
-        for sub, ran in run(spec, prepared, plan.todo, limits_of, unsafe, jobs, scheduler, plan.code):
+        for sub, ran in run(spec, prepared, plan.todo, limits_of, unsafe, jobs, scheduler, plan.code, warm_start):
             if workers is not None and getattr(ran, "missing", None) is not None:
                 workers[ran.host] = ran.missing
+            if starts is not None and getattr(ran, "run", None) is not None:
+                starts[ran.run.start] = starts.get(ran.run.start, 0) + 1
             yield judge(spec, sub, ran, prepared, limits_of[sub.student], keys[sub.student])

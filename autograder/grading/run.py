@@ -163,10 +163,12 @@ class Ran:
 
 
 def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, staged: staging.Staged,
-            uids: staging.UidPool, unsafe: bool) -> Ran:
+            uids: staging.UidPool, unsafe: bool, run=sandbox.run) -> Ran:
     """Stage 3 only (no reference, no expected value needed): rebuild the notebook and run it in the sandbox, from
     a staged run (``staging.stage``) with a sandbox uid of ``uids``: the one way the local pool and every Dask
-    worker run a notebook."""
+    worker run a notebook.
+
+    ``run``: how (``sandbox.run``, a cold sandbox; or ``warm.Template.run``, one forked from a warm template)."""
     if sub.problem:
         return Ran(sub.student, [], list(sub.notes), problem=sub.problem, review=True)
     cells, problem, notes = parse_notebook(sub.data or b"")
@@ -192,10 +194,10 @@ def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, sta
     sandbox._world_readable(job)
     try:
         with uids.uid() as uid:
-            run = sandbox.run(job, staged.lib, staged.inputs, limits, uid=uid, unsafe=unsafe, tests=tests)
+            output = run(job, staged.lib, staged.inputs, limits, uid=uid, unsafe=unsafe, tests=tests)
     finally:
         shutil.rmtree(job, ignore_errors=True)
-    return Ran(sub.student, merged, notes, run, review=sub.review)
+    return Ran(sub.student, merged, notes, output, review=sub.review)
 
 
 def judge_ran(assignment: Assignment, sub: Submission, ran: Ran, functions: dict, limits: sandbox.Limits,

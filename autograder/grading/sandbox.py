@@ -70,6 +70,7 @@ class RunOutput:
     seconds: float
     notes: list[str] = field(default_factory=list)
     streams: dict = field(default_factory=dict)  # "main" and each test cell's index (str): that process's frames
+    start: str = "cold"           # how the sandbox started: "cold", or "warm" (forked from a template: autograder.grading.warm)
 
 
 class Cgroup:
@@ -243,6 +244,22 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         cmd += ["--unshare-user", "--uid", "1000", "--gid", "1000"]
+    cmd += file_system(limits, [(lib, Path("/grader/lib")), (inputs, Path("/grader/inputs")), (job, Path("/grader/job"))])
+    env = environment({"AUTOGRADER_CHANNEL_FD": str(channel_fd), "AUTOGRADER_FDS": fds})
+    for k, v in env.items():
+        cmd += ["--setenv", k, v]
+    if privileged:
+        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs", "--"]
+    cmd += prlimit_args(limits)
+    cmd += [_python(), "-s", "-m", "autograder.runner", "/grader/job"]
+    return cmd
+
+
+def file_system(limits: Limits, binds: list[tuple[Path, Path]], dirs: tuple[str, ...] = ()) -> list[str]:
+    """bubblewrap's arguments for the sandbox's file system: the read-only system, Python and ``binds``
+    (source, place), empty folders ``dirs``, and the writable scratch folders; the root made read-only."""
+    cmd = []
     for system in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/localtime",
                    "/etc/alternatives"):
         cmd += ["--ro-bind-try", system, system]
@@ -255,33 +272,29 @@ def command(job: Path, lib: Path, inputs: Path, limits: Limits, channel_fd: int,
             "--perms", "0755", "--dir", "/home",
             "--perms", "1777", "--size", size, "--tmpfs", "/home/student"]
     made = {Path("/tmp"), Path("/home"), Path("/dev"), Path("/proc")}
-    binds = [(p, p) for p in _python_paths()] + [(lib, Path("/grader/lib")), (inputs, Path("/grader/inputs")),
-                                                  (job, Path("/grader/job"))]
-    for src, dst in binds:
+    binds = [(p, p) for p in _python_paths()] + list(binds)
+    for src, dst in binds + [(None, Path(d)) for d in dirs]:
         for parent in _ancestors(dst):
             if parent not in made and parent not in {d for _, d in binds}:
                 cmd += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
-        cmd += ["--ro-bind", str(src), str(dst)]
+        cmd += ["--ro-bind", str(src), str(dst)] if src is not None else ["--perms", "0755", "--dir", str(dst)]
     # Mask the course's own code if a bound folder happens to contain it (e.g. a non-editable install).
     for secret in _secret_dirs():
         for src, dst in binds:
             if secret != src and src in secret.parents:
                 cmd += ["--tmpfs", str(dst / secret.relative_to(src))]
     cmd += ["--remount-ro", "/", "--chdir", "/home/student"]
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/student", "LANG": "C.UTF-8",
-           "PYTHONPATH": "/grader/lib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/matplotlib", "AUTOGRADER_CHANNEL_FD": str(channel_fd),
-           "AUTOGRADER_INPUTS": "/grader/inputs", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "AUTOGRADER_FDS": fds}
-    for k, v in env.items():
-        cmd += ["--setenv", k, v]
-    if privileged:
-        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
-                "--bounding-set=-all", "--no-new-privs", "--"]
-    cmd += prlimit_args(limits)
-    cmd += [_python(), "-s", "-m", "autograder.runner", "/grader/job"]
     return cmd
+
+
+def environment(extra: dict) -> dict:
+    """The sandbox's environment variables (``--clearenv`` first), with ``extra``."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/student", "LANG": "C.UTF-8",
+            "PYTHONPATH": "/grader/lib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/matplotlib",
+            "AUTOGRADER_INPUTS": "/grader/inputs", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **extra}
 
 
 def prlimit_args(limits: Limits) -> list[str]:

@@ -8,6 +8,7 @@ part, the student's own code and (truncated) outputs, and never the reference or
 """
 from __future__ import annotations
 
+import functools
 import html
 
 from autograder.grading.judge import png
@@ -28,6 +29,7 @@ img{max-width:100%} .anchor-link{display:none}
 """
 
 
+@functools.lru_cache(maxsize=4096)  # the instructor's text is the same on every student's page
 def _md(text: str) -> str:
     try:
         from nbconvert.filters.markdown_mistune import markdown2html_mistune

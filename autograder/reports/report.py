@@ -193,9 +193,11 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     tmp.replace(path)
 
 
-def append_isolation(summary: Path, held: list[str], missing: list[str], workers: dict | None, as_root: bool) -> None:
+def append_isolation(summary: Path, held: list[str], missing: list[str], workers: dict | None, as_root: bool,
+                     starts: dict | None = None) -> None:
     """Add to summary.md which limits held for this run (some need root: docs/grading.md); on a cluster, as each
-    worker that ran a notebook reported them (``workers``: host -> limits it could not apply)."""
+    worker that ran a notebook reported them (``workers``: host -> limits it could not apply); and how many
+    sandboxes were forked from a warm template and how many started cold (``starts``)."""
     if workers is None:
         lines = ["", "## Limits that held", "",
                  f"Notebooks ran on this machine as {'root' if as_root else 'an ordinary user'}.", ""]
@@ -206,5 +208,8 @@ def append_isolation(summary: Path, held: list[str], missing: list[str], workers
             lines.append(f"- {host}: " + ("every limit applied" if not gaps else "**not applied**: " + "; ".join(gaps)))
         if not workers:
             lines.append("- no notebook ran in this run (every result was reused)")
+    if starts:
+        lines += ["", f"Sandboxes forked from a warm template: {starts.get('warm', 0)}; started cold: "
+                      f"{starts.get('cold', 0)} (the same isolation and limits either way: docs/grading.md)."]
     with summary.open("a") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -28,6 +28,7 @@ processes it ran and how they ended.
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import json
 import os
@@ -196,6 +197,7 @@ def _seed_matplotlib_cache() -> None:
 
 
 # ----------------------------------------------------------------------------------------------- the guard
+@functools.lru_cache(maxsize=None)
 def _roots() -> list[str]:
     """Where the modules a notebook may import legitimately live: the Python installation, the virtualenv, /usr."""
     import sysconfig
@@ -203,6 +205,35 @@ def _roots() -> list[str]:
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr"}
     roots.update(p for p in sysconfig.get_paths().values() if p)
     return sorted({os.path.realpath(r) for r in roots})
+
+
+#: Module object -> the real path of its file, for the modules loaded before any student code (the guard looks each
+#: module's file up once per sandbox, not once per test: ``realpath`` of a thousand files costs about 0.2 s).
+_KNOWN: dict[int, tuple] = {}
+
+
+def remember_modules() -> None:
+    """Note the real file of every module loaded now (kept with the module object, so its id stays its own), and
+    whether it lies where a notebook may import from (for the working folder this process has now)."""
+    work = os.path.realpath(os.getcwd())
+    for mod in list(sys.modules.values()):
+        file = getattr(mod, "__file__", None)
+        if id(mod) not in _KNOWN and isinstance(file, str) and os.path.isabs(file):
+            _KNOWN[id(mod)] = (mod, file, os.path.realpath(file))
+            _allowed(_KNOWN[id(mod)][2], work)
+
+
+def _real_file(mod, file: str) -> str:
+    known = _KNOWN.get(id(mod))
+    if known is not None and known[0] is mod and known[1] == file:
+        return known[2]
+    return os.path.realpath(file)
+
+
+@functools.lru_cache(maxsize=None)
+def _allowed(real: str, work: str) -> bool:
+    """Whether a module file lies in the working folder or the Python installation (cached: asked once per file)."""
+    return any(real == r or real.startswith(r.rstrip("/") + "/") for r in [work] + _roots())
 
 
 def guard(names, workdir: str) -> str | None:
@@ -219,13 +250,13 @@ def guard(names, workdir: str) -> str | None:
     for obj in gc.get_objects():
         if type(obj) is types.FunctionType and obj.__name__ in names and obj.__module__ == GIVEN_MODULE:
             return f"a stand-in of {obj.__name__} ({GIVEN_MODULE}.{obj.__name__}) was in the test's process"
-    allowed = [os.path.realpath(workdir)] + _roots()
+    work = os.path.realpath(workdir)
     for modname, mod in list(sys.modules.items()):
         file = getattr(mod, "__file__", None)
         if not isinstance(file, str) or not os.path.isabs(file):
             continue
-        real = os.path.realpath(file)
-        if any(real == r or real.startswith(r.rstrip("/") + "/") for r in allowed):
+        real = _real_file(mod, file)
+        if _allowed(real, work):
             continue
         try:
             found = sorted(n for n in names if n in vars(mod))
@@ -261,6 +292,20 @@ def new_session_keyring() -> None:
     except (OSError, AttributeError):
         pass
 SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+
+
+def clear_keys() -> None:
+    """Empty this process's session keyring and the user's keyrings: keys linked there outlive the processes that
+    added them (the rest die with them)."""
+    try:
+        _keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION_KEYRING)  # this process's (each child joins its own)
+        _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING)
+        _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING)
+        persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, 0)
+        if persistent > 0:
+            _keyctl(KEYCTL_CLEAR, persistent)
+    except (OSError, AttributeError):
+        pass
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -453,16 +498,7 @@ class Zygote:
                         libc.msgctl(ident, IPC_RMID, None)
                 except (OSError, AttributeError):
                     pass
-        # Keys linked into the user's keyrings outlive the processes that added them (the rest die with them).
-        try:
-            _keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION_KEYRING)  # this process's (each child joins its own)
-            _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING)
-            _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING)
-            persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, 0)
-            if persistent > 0:
-                _keyctl(KEYCTL_CLEAR, persistent)
-        except (OSError, AttributeError):
-            pass
+        clear_keys()
 
     # ------------------------------------------------------------------ the processes
     def _close_all_but(self, keep: set) -> None:
@@ -650,9 +686,31 @@ class Zygote:
         os._exit(os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 0)
 
 
+def make_shell():
+    """The IPython shell the notebook's cells run in (made once, before any process is forked)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database, no history thread
+    class Shell(InteractiveShell):
+        def enable_gui(self, gui=None):  # `%matplotlib inline` asks for no GUI event loop
+            pass
+
+    shell = Shell.instance(config=config, colors="NoColor")
+    shell.InteractiveTB.set_mode("Minimal")
+    return shell
+
+
 def main(job: str) -> None:
     control = int(os.environ["AUTOGRADER_CHANNEL_FD"])
     fds = json.loads(os.environ.get("AUTOGRADER_FDS") or "{}")
+    supervise(job, control, fds)
+
+
+def supervise(job: str, control: int, fds: dict, shell=None) -> None:
+    """Become the sandbox's supervisor for the notebook of ``job``; never returns. ``shell``: one made already (the
+    warm template's, ``autograder.template``), else the imports and the shell are made here."""
     with open(os.path.join(job, "cells.json")) as fh:
         cells = json.load(fh)
     with open(os.path.join(job, "limits.json")) as fh:
@@ -665,27 +723,25 @@ def main(job: str) -> None:
         print("autograder: could not make the supervisor non-dumpable", file=sys.stderr)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the notebook's processes become this one's children
     new_session_keyring()
+    if fds.get("sandboxed") and os.getppid() == 1:
+        clear_keys()  # what an earlier sandbox of this uid left in the user's keyrings (killed before its cleanup)
     _seed_matplotlib_cache()
 
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-    import numpy  # noqa: F401 - once, here, for every process
+    if shell is None:
+        import numpy  # noqa: F401 - once, here, for every process
 
-    if any(c.get("torch") for c in cells):
-        try:
-            import torch  # noqa: F401 - a stand-in needs it: imported once, not in each test's process
-        except ImportError:
-            pass
-
-    config = Config()
-    config.HistoryManager.enabled = False  # no history database, no history thread
-    class Shell(InteractiveShell):
-        def enable_gui(self, gui=None):  # `%matplotlib inline` asks for no GUI event loop
-            pass
-
-    shell = Shell.instance(config=config, colors="NoColor")
-    shell.InteractiveTB.set_mode("Minimal")
+        if any(c.get("torch") for c in cells):
+            try:
+                import torch  # noqa: F401 - a stand-in needs it: imported once, not in each test's process
+            except ImportError:
+                pass
+        shell = make_shell()
     signal.signal(signal.SIGALRM, _on_alarm)
+    # Everything made so far (the libraries, the shell) stays out of the collector's and the guard's sight: each
+    # process forked from here then touches, and copies, only what it makes itself.
+    gc.freeze()
+    remember_modules()
+    _roots()
     Zygote(control, fds, cells, limits, shell).run()
 
 
