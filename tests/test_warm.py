@@ -159,8 +159,7 @@ def test_the_template_holds_nothing_secret(tmp_path):
         got = {}
         for name, data in subs:
             sub = Submission(student=name, origin=name, data=data)
-            ran = execute(spec, sub, limits(), staged.lib, staged.inputs, staged.jobs, sandbox.SANDBOX_UID_BASE + 7,
-                          False, run=template.run)
+            ran = execute(spec, sub, limits(), staged, staging.UidPool(1), False, run=template.run)
             assert ran.run.start == "warm"
             got[name] = judge_ran(spec, sub, ran, functions, limits(), "k")
             assert got[name].total == FULL, got[name].reasons
@@ -234,8 +233,7 @@ def test_a_template_that_dies_costs_a_rerun_not_a_grade(tmp_path):
         assert template.ok, template.why
         pid = _template_process(template)
         threading.Timer(3.0, os.kill, (pid, signal.SIGKILL)).start()
-        ran = execute(spec, sub, limits(), staged.lib, staged.inputs, staged.jobs, sandbox.SANDBOX_UID_BASE + 7, False,
-                      run=template.run)
+        ran = execute(spec, sub, limits(), staged, staging.UidPool(1), False, run=template.run)
         assert not template.ok and template.fell_back == 1
     assert ran.run.start == "cold"
     result = judge_ran(spec, sub, ran, functions, limits(), "k")

@@ -313,6 +313,13 @@ class Template:
                 kill()
                 if not status.startswith(b"E"):
                     status = _read_until(status_r, time.monotonic() + 10, stop=lambda b: False)
+            if not timed_out and not status.startswith(b"E") and self.proc is not None:
+                # The child's monitor always says how the child ended, unless the template died under it; the
+                # template's bubblewrap may take a moment to follow its interpreter.
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
             if not timed_out and not status.startswith(b"E") and self.proc is not None and self.proc.poll() is not None:
                 for t in threads:
                     t.join(timeout=10)
