@@ -15,6 +15,7 @@ import pytest
 from autograder import commands
 from autograder.gradebook import edits, identity
 from autograder.gradebook.store import extension, open_gradebook
+from autograder.reports import export
 from autograder.grading.collect import collect
 from autograder.grading.sandbox import Limits
 from autograder.term import grade
@@ -183,3 +184,30 @@ def test_with_a_roster_grading_mixed_sources_gives_one_id_per_person(two_ids, tm
     summary = (tmp_path / "grading" / A / "summary.md").read_text()
     (line,) = [ln for ln in summary.splitlines() if "mallory" in ln]
     assert "not on the roster" in line and "'mallory'" in line
+
+
+def test_the_exports_take_canvas_and_moodle_ids_from_the_term_roster(two_ids, tmp_path):
+    """alice was graded from the exchange, which carries no LMS id; the term roster gives her Canvas user id and
+    Moodle participant id, and each export uses its own (never the other's). bob's roster row has no Moodle id:
+    the Moodle export leaves him out and says so."""
+    shutil.copytree(two_ids, tmp_path, dirs_exist_ok=True)
+    roster = ROSTER.replace("alice,Alice,Liddell,alice@uni.example,1001,aliddell,",
+                            "alice,Alice,Liddell,alice@uni.example,1001,aliddell,701")
+    (tmp_path / "roster.csv").write_text(roster)
+    assert cli(tmp_path, "roster", str(tmp_path / "roster.csv")) == 0
+    (tmp_path / "exchange2" / "bob").mkdir(parents=True)
+    (tmp_path / "exchange2" / "bob" / "qkv.ipynb").write_text(NB)
+    grade(A, tmp_path / "exchange2", tmp_path / "grading" / A, limits=LIMITS, progress=False)
+    db = f"sqlite:///{tmp_path / 'grading' / 'gradebook.db'}"
+    got = {}
+    for fmt in ("canvas", "moodle"):
+        out = tmp_path / f"{fmt}.csv"
+        status = commands.run("export", [A, "--format", fmt, "--db", db, "--out", str(out)])
+        with out.open(newline="") as fh:
+            got[fmt] = list(csv.DictReader(fh))
+        got[fmt + "-status"] = status
+        got[fmt + "-report"] = export.report_path(out).read_text()
+    assert sorted((r["Student"], r["ID"]) for r in got["canvas"]) == [("Alice Liddell", "1001"), ("Bob Marley", "1002")]
+    assert got["canvas-status"] == 0
+    assert [(r["Full name"], r["Identifier"]) for r in got["moodle"]] == [("Alice Liddell", "Participant 701")]
+    assert got["moodle-status"] == 1 and "bob" in got["moodle-report"]

@@ -81,6 +81,17 @@ def has_roster(gb) -> bool:
     return bool(_rows(gb, "SELECT 1 FROM autograder_identity LIMIT 1"))
 
 
+def lms_ids(gb) -> dict[str, dict[str, str]]:
+    """The ids the LMSs know each student by, from the roster: ``{student: {"canvas": user id, "moodle": participant
+    id}}``, each only where the roster gives exactly one (a person linked under two Canvas ids has none here)."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for student, kind, value in _rows(gb, "SELECT student, kind, value FROM autograder_identity "
+                                          "WHERE kind IN ('canvas_user_id', 'moodle_id')"):
+        found.setdefault(student, {}).setdefault("canvas" if kind == "canvas_user_id" else "moodle", set()).add(value)
+    return {student: {lms: next(iter(values)) for lms, values in by_lms.items() if len(values) == 1}
+            for student, by_lms in found.items()}
+
+
 def set_identities(gb, student: str, row: dict[str, str], first: str = "", last: str = "") -> None:
     """Replace the roster's identities of ``student`` (``row``: the roster's columns, lower case) and keep any alias
     that ``link`` added."""

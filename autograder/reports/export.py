@@ -13,12 +13,13 @@ Formats (docs/grading.md, "Grades back into the LMS"):
 
 * ``canvas``: Canvas's gradebook import, ``Student, ID, SIS User ID, SIS Login ID, Section, <name> (<id>)``. Canvas
   matches a row by ``ID``, its numeric user id, which comes only from the LMS or the instructor: ``--roster``, else
-  the gradebook's ``lms_user_id`` (set by ``roster`` from the roster's ``lms_user_id`` column, or by ``grade`` from
-  a Canvas download's file names, ``canvas:12345``). Never from the shape of a student id (``jdoe_2`` is not user 2).
+  the term roster's Canvas user id (``roster``'s ``canvas_user_id``/``lms_user_id`` column), else the user id a
+  Canvas download's file names gave (``canvas:12345`` in the gradebook). Never from the shape of a student id
+  (``jdoe_2`` is not user 2).
 * ``moodle``: the "Upload grading worksheet" of a Moodle assignment (feedback type "Offline grading worksheet"):
   ``Identifier, Full name, Grade, Maximum grade, Last modified (grade)``. Moodle matches ``Identifier``,
-  ``Participant <n>``: from ``--roster``, else the participant number a Moodle download named (``moodle:501`` in
-  the gradebook). A Canvas id is never used as a Moodle participant number.
+  ``Participant <n>``: from ``--roster``, else the term roster's ``moodle_id``, else the participant number a Moodle
+  download named (``moodle:501`` in the gradebook). A Canvas id is never used as a Moodle participant number.
 * ``nbgrader``: ``nbgrader export``'s columns; beside it, ``<out>-questions.csv``: one row per student, one column
   per graded cell (its final points: a grader's score wins), then the late penalty, the score and the maximum, as
   Otter-Grader's per-question grades.
@@ -43,6 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.errors import UsageError
+from autograder.gradebook import identity
 from autograder.gradebook.standing import export_rows, submission_scores
 from autograder.gradebook.store import excluded, open_gradebook
 from autograder.gradebook.term_total import load_config, term_totals
@@ -104,7 +106,8 @@ def canvas_rows(rows, max_score, roster, column, out_of, term=None):
     header = CANVAS_COLUMNS + [column] + term.header
     out, unmatched = [], []
     for r in rows:
-        line = {"Student": r["name"] or r["student"], "ID": lms_id(r.get("lms_user_id", ""), "canvas"),
+        line = {"Student": r["name"] or r["student"],
+                "ID": r.get("roster_lms", {}).get("canvas") or lms_id(r.get("lms_user_id", ""), "canvas"),
                 "SIS User ID": "", "SIS Login ID": "", "Section": ""}
         line.update({k: v for k, v in roster.get(r["student"], {}).items() if k in CANVAS_COLUMNS})
         if not (line["ID"] or line["SIS User ID"] or line["SIS Login ID"]):
@@ -120,7 +123,7 @@ def moodle_rows(rows, max_score, roster, out_of, now, term=None):
     term = term or TermColumns()
     out, unmatched = [], []
     for r in rows:
-        number = lms_id(r.get("lms_user_id", ""), "moodle")
+        number = r.get("roster_lms", {}).get("moodle") or lms_id(r.get("lms_user_id", ""), "moodle")
         line = {"Identifier": f"Participant {number}" if number else "", "Full name": r["name"] or r["student"]}
         line.update({k: v for k, v in roster.get(r["student"], {}).items() if k in ("Identifier", "Full name")})
         if not line["Identifier"]:
@@ -143,6 +146,9 @@ def export(assignment: str, fmt: str, out: Path, db_url: str, *, roster: dict | 
     out.parent.mkdir(parents=True, exist_ok=True)
     with open_gradebook(db_url) as gb:
         rows, max_score = submission_scores(gb, assignment)
+        roster_lms = identity.lms_ids(gb)  # the term roster's Canvas and Moodle ids come before a download's
+        for r in rows:
+            r["roster_lms"] = roster_lms.get(r["student"], {})
         cfg = load_config(term) if term is not None and fmt != "nbgrader" else None
         totals = TermColumns(term_totals(gb, cfg)[0], bool(cfg.letters)) if cfg else TermColumns()
         if fmt == "nbgrader":  # nbgrader export's rows, without excluded students; the per-question grades beside
