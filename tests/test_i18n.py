@@ -2,6 +2,7 @@
 grade like the English ones, feedback in the submission's language."""
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import Counter
@@ -257,11 +258,22 @@ def test_chinese_and_english_submissions_grade_alike_with_feedback_in_their_lang
     limits = Limits(function_timeout=15, cell_timeout=8, notebook_timeout=300)
     rows = grade(assignment, folder, tmp_path / "out", limits=limits, progress=False)
     assert {r["student_id"]: float(r["score"]) for r in rows} == expected
+    from autograder.catalogs import code_translations
+    from autograder.grading.prepare import load_assignment
+
+    tests = "\n".join(c.shown for c in load_assignment(assignment).cells if c.role == "test")
+    test_messages = [(en, zh) for (kind, en), zh in code_translations(assignment).items()
+                     if kind == "message" and en in tests and len(en) > 20]
+    assert len(test_messages) >= 3, test_messages
     for student in expected:
         (page,) = (tmp_path / "out" / "feedback" / student / assignment).glob("*.html")
         text = page.read_text(encoding="utf-8")
         if student.startswith("zh-"):
             assert "<html lang='zh-CN'>" in text and "失分原因" in text and "作业" in text, student
+            # The instructor's test cells go back into a Chinese notebook as its release has them: their messages
+            # and comments in Chinese on the page (the grader's own copy of each cell, not the student's).
+            for english, chinese in test_messages:
+                assert html.escape(chinese) in text and html.escape(english) not in text, (student, english)
         else:
             assert "<html lang='en'>" in text and "why points were lost" in text and "失分原因" not in text
 
@@ -290,6 +302,12 @@ def test_a_chinese_notebook_with_stripped_metadata_grades_like_an_english_one(tm
     rows = grade("03-qkv", folder, tmp_path / "out", limits=Limits(function_timeout=15, cell_timeout=8,
                                                                   notebook_timeout=300), progress=False)
     assert {r["student_id"]: float(r["score"]) for r in rows} == expected
+    # And the same cells were matched: each test cell by its first line, translated in the Chinese notebook, so
+    # the Chinese one gets the English one's notes (metadata lost), not "test restored from the source".
+    notes = {p.stem: json.loads(p.read_text())["notes"] for p in (tmp_path / "out" / "work" / "results").glob("*.json")}
+    for name in ("correct", "wrong-cosine", "broken-masked-softmax-raises"):
+        assert notes[f"zh-{name}"] == notes[f"en-{name}"], name
+        assert "test_restored" not in json.dumps(notes[f"zh-{name}"]), notes[f"zh-{name}"]
 
 
 @pytest.mark.slow

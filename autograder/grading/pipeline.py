@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autograder import catalogs
 from autograder.errors import SetupError, UsageError
 from autograder.grading import distributed, sandbox, staging, warm
 from autograder.grading.collect import collect
@@ -136,9 +137,10 @@ def _mtime(sub: Submission) -> datetime | None:
 # ---------------------------------------------------------------------------------------------- stage: plan
 
 def cache_key(spec: Assignment, sub: Submission, seed: int, limits: sandbox.Limits, unsafe: bool, code: str) -> str:
-    """What a result depends on: this code, the assignment, the seed, the student's limits and the submission."""
+    """What a result depends on: this code, the assignment (and its Chinese release's catalog), the seed, the
+    student's limits and the submission."""
     h = hashlib.sha256()
-    for part in (VERSION, code, spec.digest, str(seed), json.dumps(asdict(limits), sort_keys=True), str(unsafe),
+    for part in (VERSION, code, spec.digest, catalogs.digest(spec.name), str(seed), json.dumps(asdict(limits), sort_keys=True), str(unsafe),
                  str(sub.problem or ""), hashlib.sha256(sub.data or b"").hexdigest()):
         h.update(part.encode() + b"\0")
     return h.hexdigest()

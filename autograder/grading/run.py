@@ -14,7 +14,7 @@ import ast
 import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autograder.grading import sandbox, staging, standins
 from autograder.reasons import R, Reason
@@ -22,7 +22,7 @@ from autograder.grading import submission
 from autograder.grading.submission import Submission
 from autograder.grading.judge import StudentResult, failed_result, judge
 from autograder.grading.prepare import Assignment, _text
-from autograder.catalogs import notebook_language
+from autograder.catalogs import code_translations, notebook_language, translate_code
 
 
 def given_names(assignment: Assignment, cell_checks: list) -> list[str]:
@@ -83,13 +83,21 @@ def parse_notebook(data: bytes) -> tuple[list[dict] | None, Reason | None, list[
     return cells, None, notes
 
 
-def merge(assignment: Assignment, student: list[dict]) -> tuple[list[dict], list[Reason]]:
+def merge(assignment: Assignment, student: list[dict], code_table: dict | None = None) -> tuple[list[dict], list[Reason]]:
     """The cells to run and show: the student's answers and extra cells, the instructor's locked and test cells.
 
     Cells are matched by nbgrader ``grade_id``; cells whose metadata were stripped are matched by
     content (locked cells by their first line, answer cells by the functions they define). Deleted
     locked or test cells come back from the source, in their place.
+
+    ``code_table``: the Chinese release's code messages (``catalogs.code_translations``) for a notebook of that
+    release: the instructor's code cells go back with their comments, docstrings and messages as the student's
+    release has them (the code itself unchanged), and a cell whose metadata were stripped matches by that first line.
     """
+    if code_table:
+        assignment = replace(assignment, cells=[
+            replace(sc, source=translate_code(sc.source, code_table), shown=translate_code(sc.shown, code_table))
+            if sc.kind == "code" and sc.role != "answer" else sc for sc in assignment.cells])
     notes = []
     ids = {c.grade_id for c in assignment.cells if c.grade_id}
     anchor: dict[str, int] = {}
@@ -174,7 +182,8 @@ def execute(assignment: Assignment, sub: Submission, limits: sandbox.Limits, sta
     cells, problem, notes = parse_notebook(sub.data or b"")
     if problem:
         return Ran(sub.student, [], list(sub.notes), problem=problem, review=True)
-    merged, merge_notes = merge(assignment, cells)
+    zh = submission_language(sub.data).startswith("zh")
+    merged, merge_notes = merge(assignment, cells, code_translations(assignment.name) if zh else None)
     notes = sub.notes + notes + merge_notes
     job = staged.jobs / sub.student
     if job.exists():
