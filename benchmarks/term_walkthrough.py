@@ -58,7 +58,7 @@ def main() -> int:
                                        "correct,Ada,Lovelace,ada@example.org,1001,\n"
                                        "wrong-cosine,Alan,Turing,alan@example.org,1002,\n"
                                        "blank,Grace,Hopper,grace@example.org,1003,\n"
-                                       "alice,Alice,Liddell,alice@example.org,1005,\n"
+                                       "alice,Alice,Liddell,alice@example.org,1005,509\n"
                                        "hamming,Richard,Hamming,rh@example.org,,\n"
                                        "dijkstra,Edsger,Dijkstra,ewd@example.org,,507\n"
                                        "liskov,Barbara,Liskov,barbara@example.org,,\n")
@@ -90,6 +90,10 @@ def main() -> int:
         ["term"],
         ["export", A, "--format", "canvas", "--db", f"sqlite:///{grading / 'gradebook.db'}",
          "--out", str(grading / A / "grades-canvas.csv")],
+        ["export", A, "--format", "moodle", "--db", f"sqlite:///{grading / 'gradebook.db'}",
+         "--out", str(grading / A / "grades-moodle.csv")],
+        ["export", A, "--format", "nbgrader", "--db", f"sqlite:///{grading / 'gradebook.db'}",
+         "--out", str(grading / A / "grades-nbgrader.csv")],
     ]
     print(f"class of 7 (3 through the exchange, 4 from Canvas, Moodle and a file) and a stranger in {root}")
     for step in steps:
@@ -104,7 +108,9 @@ def main() -> int:
     summary = (grading / A / "summary.md").read_text()
     print("\nNot graded (summary.md):")
     print("\n".join(ln for ln in summary.splitlines() if "roster" in ln))
-    for name in ("term-grades.csv", "term-grades.report.txt", f"{A}/grades-canvas.csv"):
+    for name in ("term-grades.csv", "term-grades.report.txt", f"{A}/grades-canvas.csv",
+                 f"{A}/grades-canvas.csv.report.txt", f"{A}/grades-moodle.csv", f"{A}/grades-moodle.csv.report.txt",
+                 f"{A}/grades-nbgrader.csv", f"{A}/grades-nbgrader-questions.csv"):
         print(f"\ngrading/{name}:")
         print((grading / name).read_text())
     return 0

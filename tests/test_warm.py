@@ -276,3 +276,32 @@ def test_cold_and_warm_give_identical_results(tmp_path):
             if cold != hot:
                 differ.append(f"{name}/{student}:\n  cold {cold}\n  warm {hot}")
     assert not differ, "\n".join(differ)
+
+
+def test_a_python_below_tmp_is_bound_read_only_in_every_child(tmp_path, monkeypatch):
+    """A checkout, and so its virtualenv, in /tmp. A cold sandbox binds Python's folders read-only on top of its
+    own /tmp; a warm child replaces the template's /tmp with its own and must bind them again. (It once copied
+    what fitted of them into the student's /tmp instead: a writable, partial Python, where every module not yet
+    imported, such as IPython.core.logger in a test cell, was missing.)"""
+    site = tmp_path / "site"
+    assert str(site).startswith("/tmp/"), site
+    site.mkdir()
+    (site / "canary_mod.py").write_text("VALUE = 42\n")
+    os.chmod(site, 0o755)
+    os.chmod(site / "canary_mod.py", 0o644)
+    real = sandbox._python_paths
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: real() + [site])
+    probe = (f"import json, os, sys\nsys.path.insert(0, {str(site)!r})\nimport canary_mod\n"
+             f"print('CANARY=' + json.dumps([canary_mod.VALUE, os.path.ismount({str(site)!r}), "
+             f"os.access({str(site)!r}, os.W_OK)]))")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("one", "two"):
+        (folder / f"{name}.ipynb").write_bytes(ws.notebook(probe))
+    rows = grade(ws.ASSIGNMENT, folder, tmp_path / "out", limits=limits(), jobs=1, progress=False)
+    got = results(tmp_path / "out")
+    assert {r["student_id"]: float(r["score"]) for r in rows} == {"one": FULL, "two": FULL}, \
+        {k: v["reasons"] for k, v in got.items()}
+    for name in ("one", "two"):
+        assert ws.found(got[name], "CANARY") == [42, True, False], got[name]["cells"][-1]
+    assert "Sandboxes forked from a warm template: 2; started cold: 0" in (tmp_path / "out" / "summary.md").read_text()

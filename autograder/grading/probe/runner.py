@@ -31,6 +31,7 @@ import ctypes
 import functools
 import gc
 import json
+import re
 import os
 import select
 import shutil
@@ -354,6 +355,20 @@ def _reap() -> None:
             return
 
 
+def _mount_points() -> set[str]:
+    """Where something is mounted in this process's mount namespace (``/proc/self/mountinfo``)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            return {_unescape(line.split()[4]) for line in fh if len(line.split()) > 4}
+    except OSError:
+        return set()
+
+
+def _unescape(path: str) -> str:
+    """A mount point as mountinfo writes it (space, tab, newline and backslash as octal escapes)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), path)
+
+
 def _wipe(folder: str) -> None:
     """Delete everything inside ``folder`` (whatever its modes), keeping the folder."""
     def retry(func, path, _exc):
@@ -373,9 +388,15 @@ def _wipe(folder: str) -> None:
             names = os.listdir(folder)
         except OSError:
             return
+    mounts = _mount_points()
     for name in names:
         path = os.path.join(folder, name)
         try:
+            if path in mounts:
+                continue  # Python itself, bound read-only into a scratch folder (a checkout in /tmp)
+            if any(m.startswith(path + "/") for m in mounts):
+                _wipe(path)  # the folders above such a mount: emptied around it
+                continue
             if os.path.isdir(path) and not os.path.islink(path):
                 os.chmod(path, 0o700)
                 shutil.rmtree(path, onerror=retry)
@@ -390,6 +411,8 @@ def _snapshot(folders: list[str], cap: int = 64 << 20) -> list:
     entries, total = [], 0
     for folder in folders:
         for dirpath, dirnames, filenames in os.walk(folder):
+            # Not into a mount below the folder: Python itself, bound read-only there when it lives in /tmp.
+            dirnames[:] = [d for d in dirnames if not os.path.ismount(os.path.join(dirpath, d))]
             for d in dirnames:
                 p = os.path.join(dirpath, d)
                 entries.append((folder, os.path.relpath(p, folder), os.lstat(p).st_mode & 0o7777, None))

@@ -237,6 +237,12 @@ def _refuse(fds: list, why: str, setup: int | None = None) -> None:
             pass
 
 
+def _python_below_scratch() -> list[str]:
+    """The outermost mounts below a scratch folder (only Python's folders are bound there: sandbox.file_system)."""
+    below = sorted(m for m in runner._mount_points() if any(m.startswith(f + "/") for f in SCRATCH))
+    return [m for i, m in enumerate(below) if not any(m.startswith(o + "/") for o in below[:i])]
+
+
 def _reap() -> None:
     while True:
         try:
@@ -259,10 +265,24 @@ def monitor(request: dict, fds: list, roles: dict, shell, home: list, template: 
     _ok(_LIBC.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     size = int(request["file_mb"]) << 20
+    # Python itself may be bound read-only below a scratch folder (a checkout in /tmp): kept aside on a tmpfs at
+    # /grader/job while the scratch folders are replaced, then bound again at its place, as a cold sandbox has it.
+    kept = _python_below_scratch()
+    if kept:
+        _mount("tmpfs", "/grader/job", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700")
+        for i, path in enumerate(kept):
+            os.mkdir(f"/grader/job/{i}")
+            _mount(path, f"/grader/job/{i}", None, MS_BIND | MS_REC)
     for folder in SCRATCH:  # the template's are detached, not covered: nothing of theirs is left to uncover
         _detach(folder)
         _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
     runner._restore(list(SCRATCH), home)
+    if kept:
+        for i, path in enumerate(kept):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/grader/job/{i}", path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        _detach("/grader/job")
     _detach("/dev/mqueue")
     _mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # this IPC namespace's queues
     _detach("/dev/pts")
