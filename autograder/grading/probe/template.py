@@ -173,7 +173,7 @@ def main() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while True:
         ready, _, _ = select.select([sock], [], [], 1.0)
-        _reap()
+        runner._reap()  # the children that have ended
         if not ready:
             continue
         try:
@@ -241,16 +241,6 @@ def _python_below_scratch() -> list[str]:
     """The outermost mounts below a scratch folder (only Python's folders are bound there: sandbox.file_system)."""
     below = sorted(m for m in runner._mount_points() if any(m.startswith(f + "/") for f in SCRATCH))
     return [m for i, m in enumerate(below) if not any(m.startswith(o + "/") for o in below[:i])]
-
-
-def _reap() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 # ---------------------------------------------------------------------------------------------- a child
