@@ -65,6 +65,34 @@ def _test_error(record: dict) -> tuple[str, Reason]:
     return "Exit", R("test_process_exit", status=str(record.get("code")))
 
 
+def _pending_check(got: list) -> dict | None:
+    """The ``function`` frame of the hidden cases a test's process was running when it ended (``checking.check``
+    sends one with the status ``running`` before the first case and another when the cases are done), or None."""
+    pending = None
+    for header, _ in got:
+        if header.get("kind") == "function":
+            pending = header if header.get("status") == "running" else None
+    return pending
+
+
+def _check_ended(pending: dict, record: dict) -> dict:
+    """The record of a function whose hidden cases ended the test's process, from how the supervisor saw it end:
+    stopped at its time limit (a function that swallowed its own), killed by a signal (a crash), or exited."""
+    status = record.get("status")
+    if status == "timeout":
+        try:
+            seconds = float(pending.get("timeout"))
+        except (TypeError, ValueError):
+            seconds = 0.0
+        state, detail = "timeout", f"{seconds:g}"
+    elif status == "signal":
+        state, detail = "crashed", f"killed by signal {record.get('code')}"
+    else:
+        state, detail = "crashed", f"the process exited (status {record.get('code')})"
+    return {"kind": "function", "assignment": pending.get("assignment"), "function": pending.get("function"),
+            "status": state, "detail": detail}
+
+
 @dataclass
 class Streams:
     """The frames of one run in the notebook's order, put together from the sandbox's channels."""
@@ -126,6 +154,9 @@ def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
             elif kind == "guard" and j not in guards:
                 guards[j] = str(header.get("detail"))[:300]
         if not finished:
+            pending = _pending_check(got)
+            if pending is not None:  # the process ended inside a function's hidden cases: as that function ended
+                frames.append((_check_ended(pending, record), b""))
             kind, why = _test_error(record)
             ended[j] = R("process_ended", kind=kind, why=why)
             frames.append(({"kind": "cell", "index": j, "error": f"{kind}: {why}"}, b""))

@@ -211,17 +211,29 @@ def _roots() -> list[str]:
 #: Module object -> the real path of its file, for the modules loaded before any student code (the guard looks each
 #: module's file up once per sandbox, not once per test: ``realpath`` of a thousand files costs about 0.2 s).
 _KNOWN: dict[int, tuple] = {}
+#: The modules loaded before any student code whose file lies outside the Python installation (the probe's own):
+#: the only ones of that time the guard looks into again. ``sys.modules`` had ``_COUNTED`` entries when noted.
+_OUTSIDE: list = []
+_COUNTED = [0]
 
 
 def remember_modules() -> None:
     """Note the real file of every module loaded now (kept with the module object, so its id stays its own), and
-    whether it lies where a notebook may import from (for the working folder this process has now)."""
+    whether it lies where a notebook may import from (for the working folder this process has now).
+
+    Nothing to do when no module was loaded since the last time (a sandbox forked from the warm template, which
+    noted them): walking ``sys.modules`` writes to every module object's reference count, and so copies a page of
+    the template's memory per module, in every sandbox."""
+    if len(sys.modules) == _COUNTED[0]:
+        return
     work = os.path.realpath(os.getcwd())
-    for mod in list(sys.modules.values()):
+    for name, mod in list(sys.modules.items()):
         file = getattr(mod, "__file__", None)
         if id(mod) not in _KNOWN and isinstance(file, str) and os.path.isabs(file):
             _KNOWN[id(mod)] = (mod, file, os.path.realpath(file))
-            _allowed(_KNOWN[id(mod)][2], work)
+            if not _allowed(_KNOWN[id(mod)][2], work):
+                _OUTSIDE.append((name, mod))
+    _COUNTED[0] = len(sys.modules)
 
 
 def _real_file(mod, file: str) -> str:
@@ -240,19 +252,28 @@ def _allowed(real: str, work: str) -> bool:
 def guard(names, workdir: str) -> str | None:
     """Why a correct implementation of a function in ``names`` is within the student's reach, or None.
 
-    Looks for a function of the stand-ins' namespace (``GIVEN_MODULE``) named like one of ``names`` among every
-    object the garbage collector tracks, and for a loaded module, from outside the student's working folder and
-    the Python installation, that defines one of ``names``. Never true unless the grader gave a test cell a
-    stand-in of the function it grades: it is the check that this stays so.
+    Looks, among every object the garbage collector tracks, for a function of the stand-ins' namespace
+    (``GIVEN_MODULE``) named like one of ``names``, and for a module from outside the student's working folder and
+    the Python installation that defines one of ``names``. Never true unless the grader gave a test cell a stand-in
+    of the function it grades: it is the check that this stays so.
+
+    The objects made before any student code (the libraries, the shell) are frozen out of the collector's view
+    (``gc.freeze``), and so are the modules loaded then: of those, the ones from outside the Python installation
+    were noted (:func:`remember_modules`, the probe's own) and are looked into again; the others are library
+    modules of the installation, which the guard never takes for a stand-in. So the guard reads only what the
+    sandbox made itself, and copies no page of the template's memory (walking every module did, in every test).
     """
     names = set(names or ())
     if not names:
         return None
+    modules = list(_OUTSIDE)
     for obj in gc.get_objects():
         if type(obj) is types.FunctionType and obj.__name__ in names and obj.__module__ == GIVEN_MODULE:
             return f"a stand-in of {obj.__name__} ({GIVEN_MODULE}.{obj.__name__}) was in the test's process"
+        if isinstance(obj, types.ModuleType):
+            modules.append((getattr(obj, "__name__", "?"), obj))
     work = os.path.realpath(workdir)
-    for modname, mod in list(sys.modules.items()):
+    for modname, mod in modules:
         file = getattr(mod, "__file__", None)
         if not isinstance(file, str) or not os.path.isabs(file):
             continue
