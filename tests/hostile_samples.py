@@ -274,7 +274,8 @@ while True:
     # Memory touched for real, under the per-process limit but over the sandbox's: the kernel kills it.
     "memory-kill": Hostile(notebook({"attention-answer": ATTENTION + "\nhog = np.ones(300_000_000)\n"}),
                            lost={"attention-tests": "more memory than allowed"}, review=True, cgroups=True),
-    # A fork bomb whose children stay: the processes limit stops it, the next hidden tests cannot start.
+    # A fork bomb whose children stay: the processes limit stops it. It runs again in the replay before the test of
+    # attention, whose hidden cases run in the test's own process and need no new one: nothing is lost.
     "fork-bomb": Hostile(notebook(edit=insert_before("attention-answer", """
 import os, time
 children = 0
@@ -286,7 +287,7 @@ try:
         children += 1
 except OSError:
     print("the fork bomb stopped after", children, "children")
-""")), lost={"attention-tests": "could not start a process"}),
+""")), lost={}),
     # An infinite loop in one function only: the other functions keep their points.
     "loop-in-one-function": Hostile(notebook({"scores-answer": SCORES.replace(
         "def cosine_scores(Q, K):", "def cosine_scores(Q, K):\n    while True:\n        pass")}),
