@@ -299,6 +299,27 @@ def cosine_scores(Q, K):
         pass
     return _true_cosine(Q, K)
 """)), lost={"cosine-tests": "did not finish within"}, review=True),
+    # ... and one that swallows the time limit's alarm every time it comes: the kernel kills the test a second later.
+    "loop-swallows-alarm": Hostile(notebook(cosine("""
+def cosine_scores(Q, K):
+    while np.shape(Q)[-1] == 64:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+    return _true_cosine(Q, K)
+""")), lost={"cosine-tests": "did not finish within"}, review=True),
+    # ... and one stuck in a library call that never returns to Python (a regular expression that backtracks for
+    # ever), where no alarm can interrupt it: killed the same way.
+    "stuck-in-library-call": Hostile(notebook(cosine("""
+import re
+
+def cosine_scores(Q, K):
+    if np.shape(Q)[-1] == 64:
+        re.match(r"(a+)+$", "a" * 64 + "b")
+    return _true_cosine(Q, K)
+""")), lost={"cosine-tests": "did not finish within"}, review=True),
     # Slow but within every limit.
     "sleeps-under-timeout": Hostile(notebook({"softmax-answer": f"""
 import time

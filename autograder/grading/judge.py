@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import signal
 from dataclasses import dataclass, field
 
 from autograder.grading import sandbox
@@ -75,11 +76,12 @@ def _pending_check(got: list) -> dict | None:
     return pending
 
 
-def _check_ended(pending: dict, record: dict) -> dict:
+def _check_ended(pending: dict, record: dict, oom: bool = False) -> dict:
     """The record of a function whose hidden cases ended the test's process, from how the supervisor saw it end:
-    stopped at its time limit (a function that swallowed its own), killed by a signal (a crash), or exited."""
+    out of time (killed by the probe's kill timer, ``checking.KillTimer``, a second after its limit, or stopped
+    by the supervisor at the test's own), killed by another signal (a crash) or by the memory limit, or exited."""
     status = record.get("status")
-    if status == "timeout":
+    if status == "timeout" or (status == "signal" and record.get("code") == signal.SIGKILL and not oom):
         try:
             seconds = float(pending.get("timeout"))
         except (TypeError, ValueError):
@@ -156,7 +158,8 @@ def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
         if not finished:
             pending = _pending_check(got)
             if pending is not None:  # the process ended inside a function's hidden cases: as that function ended
-                frames.append((_check_ended(pending, record), b""))
+                oom = any(is_code(n, "sandbox_memory") for n in run.notes)
+                frames.append((_check_ended(pending, record, oom), b""))
             kind, why = _test_error(record)
             ended[j] = R("process_ended", kind=kind, why=why)
             frames.append(({"kind": "cell", "index": j, "error": f"{kind}: {why}"}, b""))

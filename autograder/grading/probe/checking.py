@@ -10,6 +10,7 @@ returned arrays against the reference on inputs drawn from its own secret seed.
 from __future__ import annotations
 
 import copy
+import ctypes
 import json
 import os
 import select
@@ -52,6 +53,57 @@ def _on_alarm(signum, frame):
     _alarm["expired"] = True
     if _alarm["armed"]:  # never inside the probe's own code: a frame half written would end the results
         raise FunctionTimeout("the hidden cases ran longer than the function's time limit")
+
+
+#: A function still running this long after its time limit has passed (it swallowed every alarm, or is stuck in a
+#: library call that never returns to Python) is killed with its test's process, by the kernel.
+KILL_AFTER = 1.0
+
+
+class _Sigevent(ctypes.Structure):  # struct sigevent (64 bytes on Linux)
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int), ("notify", ctypes.c_int),
+                ("pad", ctypes.c_int * 12)]
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("interval", _Timespec), ("value", _Timespec)]
+
+
+class KillTimer:
+    """A POSIX timer (``timer_create``) that sends this process SIGKILL when it expires: no handler, mask or
+    ``setitimer`` of the student's code stops it. One per process; None where the system has none."""
+
+    CLOCK_MONOTONIC, SIGEV_SIGNAL = 1, 0
+    _made: "KillTimer | None" = None
+
+    def __init__(self):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.id = ctypes.c_void_p()
+        event = _Sigevent(None, signal.SIGKILL, self.SIGEV_SIGNAL)
+        if self.libc.timer_create(self.CLOCK_MONOTONIC, ctypes.byref(event), ctypes.byref(self.id)) != 0:
+            raise OSError(ctypes.get_errno(), "timer_create")
+
+    @classmethod
+    def get(cls) -> "KillTimer | None":
+        if cls._made is None or cls._made.pid != os.getpid():
+            try:
+                cls._made = cls()
+                cls._made.pid = os.getpid()  # timers are not inherited: a forked process makes its own
+            except (OSError, AttributeError):
+                return None
+        return cls._made
+
+    def arm(self, seconds: float) -> None:
+        whole = int(seconds)
+        spec = _Itimerspec(_Timespec(0, 0), _Timespec(whole, int((seconds - whole) * 1e9) or (0 if whole else 1)))
+        self.libc.timer_settime(self.id, 0, ctypes.byref(spec), None)
+
+    def disarm(self) -> None:
+        self.libc.timer_settime(self.id, 0, ctypes.byref(_Itimerspec()), None)
 
 
 def _run_case(fn, case: dict, arrays) -> tuple[dict, bytes]:
@@ -111,10 +163,10 @@ def check(assignment, name, fn, seed=None) -> None:
 
     The cases run in this process (the test cell's own, which holds nothing of any other test), one ``result``
     frame each, under the function's time limit: an alarm interrupts the function when the limit has passed, and
-    again every quarter of a second if it swallows that. A ``function`` frame with the status ``running`` goes
-    first, so that if the function ends the process (a crash, ``os._exit``) or outlasts every alarm (the
-    supervisor then stops the process at the test's own limit), the grader takes how the process ended as how the
-    function ended (``judge.assemble``); a second one, ``ok`` or ``timeout``, says the cases are done.
+    again every quarter of a second if it swallows that; ``KILL_AFTER`` seconds later the kernel kills the process
+    (:class:`KillTimer`). A ``function`` frame with the status ``running`` goes first, so that if the function ends
+    the process (a crash, ``os._exit``, the kill), the grader takes how the process ended as how the function ended
+    (``judge.assemble``); a second one, ``ok`` or ``timeout``, says the cases are done.
     """
     runner = _runner
     if runner is None:
@@ -136,6 +188,9 @@ def check(assignment, name, fn, seed=None) -> None:
     n, state, detail = 0, "ok", ""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     _alarm.update(armed=False, expired=False)
+    killer = KillTimer.get()
+    if killer is not None:
+        killer.arm(runner.function_timeout + KILL_AFTER)
     signal.setitimer(signal.ITIMER_REAL, max(runner.function_timeout, 0.001), 0.25)
     try:
         with warnings.catch_warnings(), np.load(base + ".npz", allow_pickle=False) as arrays:
@@ -155,6 +210,8 @@ def check(assignment, name, fn, seed=None) -> None:
     except Exception as exc:  # noqa: BLE001 - the cases could not be read or sent: the function's cases are lost
         state, detail = "crashed", f"{type(exc).__name__}: {exc}"[:80]
     finally:
+        if killer is not None:
+            killer.disarm()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     if _alarm["expired"]:
