@@ -184,7 +184,7 @@ def check(assignment, name, fn, seed=None) -> None:
     cases, no_warnings = spec["cases"], bool(spec.get("no_warnings"))
     timer = runner.pause_timer()
     start = time.monotonic()
-    runner.send({**record, "status": "running", "cases": len(cases), "timeout": runner.function_timeout})
+    runner.send({**record, "status": "running", "cases": len(cases)})
     n, state, detail = 0, "ok", ""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     _alarm.update(armed=False, expired=False)
