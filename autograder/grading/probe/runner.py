@@ -152,6 +152,16 @@ class Sink(Runner):
         pass
 
 
+def _cell_frame(shell, runner: Runner, index: int, error: str | None, start: float, out: CappedStream,
+                err: CappedStream) -> dict:
+    """The ``cell`` frame of a cell that started at ``start``: its error, what it printed and displayed."""
+    return {
+        "kind": "cell", "index": index, "error": error, "seconds": round(time.monotonic() - start, 3),
+        "stdout": out.getvalue(), "stderr": err.getvalue(), "stdout_total": out.total, "stderr_total": err.total,
+        "displays": _displays(shell.display_pub, runner.output_limit),
+    }
+
+
 def run_cell(shell, runner: Runner, index: int, source: str, timeout: float | None = None) -> dict:
     """Run one cell with its output captured and its time limited; return its ``cell`` frame."""
     from IPython.core.displaypub import CapturingDisplayPublisher
@@ -174,11 +184,7 @@ def run_cell(shell, runner: Runner, index: int, source: str, timeout: float | No
         error = f"{type(exc).__name__}: {str(exc)[:500]}"
     finally:
         sys.stdout, sys.stderr = real_out, real_err
-    return {
-        "kind": "cell", "index": index, "error": error, "seconds": round(time.monotonic() - start, 3),
-        "stdout": out.getvalue(), "stderr": err.getvalue(), "stdout_total": out.total, "stderr_total": err.total,
-        "displays": _displays(shell.display_pub, runner.output_limit),
-    }
+    return _cell_frame(shell, runner, index, error, start, out, err)
 
 
 #: Names that mean something only in IPython's shell (its output history, its own object): a cell that uses one is
@@ -243,11 +249,7 @@ def run_plain(shell, runner: Runner, index: int, code, timeout: float | None = N
         error = error or f"{type(exc).__name__}: {str(exc)[:500]}"
     finally:
         sys.stdout, sys.stderr, sys.displayhook = real_out, real_err, real_hook
-    return {
-        "kind": "cell", "index": index, "error": error, "seconds": round(time.monotonic() - start, 3),
-        "stdout": out.getvalue(), "stderr": err.getvalue(), "stdout_total": out.total, "stderr_total": err.total,
-        "displays": _displays(shell.display_pub, runner.output_limit),
-    }
+    return _cell_frame(shell, runner, index, error, start, out, err)
 
 
 def _seed_matplotlib_cache() -> None:
