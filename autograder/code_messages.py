@@ -25,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
+from autograder import syntax_trees
+
 DOCSTRING, COMMENT, MESSAGE = "docstring", "comment", "message"
 KINDS = (DOCSTRING, COMMENT, MESSAGE)
 
@@ -225,7 +227,7 @@ def pieces(source: str) -> list[Piece]:
     """Every piece of ``source`` that holds messages, in the order of the source. A cell that does not parse has
     none (it is not translated)."""
     try:
-        tree = ast.parse(source)
+        tree = syntax_trees.parse(source)
     except (SyntaxError, ValueError):
         return []
     starts = _line_starts(source)
@@ -294,7 +296,7 @@ def skeleton(source: str) -> str | None:
     """The syntax tree of ``source`` with its docstrings and messages blanked (None if it does not parse): two
     cells with the same skeleton run the same code; only what they say differs."""
     try:
-        tree = ast.parse(source)
+        tree = syntax_trees.parse(source)
     except (SyntaxError, ValueError):
         return None
     return ast.dump(_Blank(tree).visit(tree), include_attributes=False)
@@ -308,7 +310,7 @@ def _fields(piece: Piece, body: str) -> Counter | list | None:
     format string's fields (in order when numbered automatically), a %-string's conversions (in order)."""
     literal = piece.literal(body)
     try:
-        node = ast.parse(literal, mode="eval").body
+        node = syntax_trees.parse(literal, mode="eval").body
     except SyntaxError:
         return None
     if piece.formatting == "f":

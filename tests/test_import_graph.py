@@ -6,7 +6,7 @@ is still a cycle: it only fails later). A room that needs another's names sits b
 
     commands -> term -> reports -> gradebook -> grading;   authoring -> (shared only);   everything -> shared
 
-where *shared* is the course's vocabulary (``course``, ``errors``, ``reasons``, ``labels_zh``, ``catalogs``, ``code_messages``).
+where *shared* is the course's vocabulary (``course``, ``errors``, ``reasons``, ``labels_zh``, ``catalogs``, ``code_messages``, ``syntax_trees``).
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 #: The rooms of ``autograder`` (a subpackage, or a top-level module) and the rooms each may import.
-SHARED = {"course", "errors", "reasons", "labels_zh", "catalogs", "code_messages", "nbgrader_config"}
+SHARED = {"course", "errors", "reasons", "labels_zh", "catalogs", "code_messages", "syntax_trees", "nbgrader_config"}
 BELOW = {
     "grading": set(),
     "gradebook": {"grading"},

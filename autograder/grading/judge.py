@@ -11,6 +11,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 
+from autograder import syntax_trees
 from autograder.grading import sandbox
 from autograder.grading.cases import compare, describe
 from autograder.grading.probe import wire
@@ -132,6 +133,13 @@ def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
     return Streams(frames, corrupted or c_problem, stopped, done, guards, ended)
 
 
+def read_value(header: dict, payload: bytes):
+    """The value a ``result`` frame says the function returned (raises on anything malformed)."""
+    with syntax_trees.LOCK:  # numpy.load parses each array's header into a syntax tree
+        arrays = wire.unpack_arrays(payload)
+    return wire.decode(header.get("value"), arrays)
+
+
 def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> Reason | None:
     """Compare one function's returned values with the reference: None, or the first problem."""
     status = (record or {}).get("status")
@@ -154,7 +162,7 @@ def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> Rea
             problem = from_sandbox(header["error"])
         else:
             try:
-                value = wire.decode(header.get("value"), wire.unpack_arrays(payload))
+                value = read_value(header, payload)
             except Exception as exc:  # noqa: BLE001 - anything malformed is the submission's problem
                 value, problem = None, R("unreadable_value", type=type(exc).__name__)
             else:

@@ -16,6 +16,7 @@ import re
 import shutil
 from dataclasses import dataclass, replace
 
+from autograder import syntax_trees
 from autograder.grading import sandbox, staging, standins
 from autograder.reasons import R, Reason
 from autograder.grading import submission
@@ -50,7 +51,7 @@ def _first_line(text: str) -> str:
 
 def _defined_names(text: str) -> set[str]:
     try:
-        tree = ast.parse(text)
+        tree = syntax_trees.parse(text)
     except (SyntaxError, ValueError):
         return {m.group(1) for m in re.finditer(r"^(?:def|class)\s+(\w+)", text, re.M)}
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
