@@ -274,7 +274,8 @@ while True:
     # Memory touched for real, under the per-process limit but over the sandbox's: the kernel kills it.
     "memory-kill": Hostile(notebook({"attention-answer": ATTENTION + "\nhog = np.ones(300_000_000)\n"}),
                            lost={"attention-tests": "more memory than allowed"}, review=True, cgroups=True),
-    # A fork bomb whose children stay: the processes limit stops it, the next hidden tests cannot start.
+    # A fork bomb whose children stay: the processes limit stops it. It runs again in the replay before the test of
+    # attention, whose hidden cases run in the test's own process and need no new one: nothing is lost.
     "fork-bomb": Hostile(notebook(edit=insert_before("attention-answer", """
 import os, time
 children = 0
@@ -286,7 +287,7 @@ try:
         children += 1
 except OSError:
     print("the fork bomb stopped after", children, "children")
-""")), lost={"attention-tests": "could not start a process"}),
+""")), lost={}),
     # An infinite loop in one function only: the other functions keep their points.
     "loop-in-one-function": Hostile(notebook({"scores-answer": SCORES.replace(
         "def cosine_scores(Q, K):", "def cosine_scores(Q, K):\n    while True:\n        pass")}),
@@ -296,6 +297,27 @@ except OSError:
 def cosine_scores(Q, K):
     while np.shape(Q)[-1] == 64:
         pass
+    return _true_cosine(Q, K)
+""")), lost={"cosine-tests": "did not finish within"}, review=True),
+    # ... and one that swallows the time limit's alarm every time it comes: the kernel kills the test a second later.
+    "loop-swallows-alarm": Hostile(notebook(cosine("""
+def cosine_scores(Q, K):
+    while np.shape(Q)[-1] == 64:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+    return _true_cosine(Q, K)
+""")), lost={"cosine-tests": "did not finish within"}, review=True),
+    # ... and one stuck in a library call that never returns to Python (a regular expression that backtracks for
+    # ever), where no alarm can interrupt it: killed the same way.
+    "stuck-in-library-call": Hostile(notebook(cosine("""
+import re
+
+def cosine_scores(Q, K):
+    if np.shape(Q)[-1] == 64:
+        re.match(r"(a+)+$", "a" * 64 + "b")
     return _true_cosine(Q, K)
 """)), lost={"cosine-tests": "did not finish within"}, review=True),
     # Slow but within every limit.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import signal
 from dataclasses import dataclass, field
 
 from autograder import syntax_trees
@@ -66,6 +67,31 @@ def _test_error(record: dict) -> tuple[str, Reason]:
     return "Exit", R("test_process_exit", status=str(record.get("code")))
 
 
+def _pending_check(got: list) -> dict | None:
+    """The ``function`` frame of the hidden cases a test's process was running when it ended (``checking.check``
+    sends one with the status ``running`` before the first case and another when the cases are done), or None."""
+    pending = None
+    for header, _ in got:
+        if header.get("kind") == "function":
+            pending = header if header.get("status") == "running" else None
+    return pending
+
+
+def _check_ended(pending: dict, record: dict, function_timeout: float, oom: bool = False) -> dict:
+    """The record of a function whose hidden cases ended the test's process, from how the supervisor saw it end:
+    out of time (killed by the probe's kill timer, ``checking.KillTimer``, a second after its limit, or stopped
+    by the supervisor at the test's own), killed by another signal (a crash) or by the memory limit, or exited."""
+    status = record.get("status")
+    if status == "timeout" or (status == "signal" and record.get("code") == signal.SIGKILL and not oom):
+        state, detail = "timeout", f"{function_timeout:g}"
+    elif status == "signal":
+        state, detail = "crashed", f"killed by signal {record.get('code')}"
+    else:
+        state, detail = "crashed", f"the process exited (status {record.get('code')})"
+    return {"kind": "function", "assignment": pending.get("assignment"), "function": pending.get("function"),
+            "status": state, "detail": detail}
+
+
 @dataclass
 class Streams:
     """The frames of one run in the notebook's order, put together from the sandbox's channels."""
@@ -78,14 +104,15 @@ class Streams:
     ended: dict = None      # test cell index -> how the supervisor saw its process end (a Reason), if it sent no result
 
 
-def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
+def assemble(run: sandbox.RunOutput, code: list[dict], function_timeout: float = 0.0) -> Streams:
     """Put the channels of a run together (``runner.Zygote``): the supervisor's control channel, the ``main``
     channel of the process that ran every cell but the tests, and each test cell's own channel.
 
     A frame counts only where it belongs: on ``main``, the frames of a non-test cell between its ``start`` and
     the next one; on a test cell's channel, its ``result``, ``function`` and ``cell`` frames, for that cell only.
     So no process can speak for a cell it did not run. A test cell's frames come in at its place in the notebook,
-    if the supervisor ran it (the notebook reached it).
+    if the supervisor ran it (the notebook reached it). A test's process that ended inside a function's hidden
+    cases ends that function as it ended (``function_timeout``: the limit the function had, for the reason).
     """
     control, c_problem = _parse_channel(run.channel)
     tests = {h["index"]: h for h, _ in control if h.get("kind") == "test" and isinstance(h.get("index"), int)}
@@ -127,6 +154,10 @@ def assemble(run: sandbox.RunOutput, code: list[dict]) -> Streams:
             elif kind == "guard" and j not in guards:
                 guards[j] = str(header.get("detail"))[:300]
         if not finished:
+            pending = _pending_check(got)
+            if pending is not None:  # the process ended inside a function's hidden cases: as that function ended
+                oom = any(is_code(n, "sandbox_memory") for n in run.notes)
+                frames.append((_check_ended(pending, record, function_timeout, oom), b""))
             kind, why = _test_error(record)
             ended[j] = R("process_ended", kind=kind, why=why)
             frames.append(({"kind": "cell", "index": j, "error": f"{kind}: {why}"}, b""))
@@ -293,7 +324,7 @@ def judge(student: str, merged: list[dict], run: sandbox.RunOutput, functions: d
           notes: list, key: str) -> StudentResult:
     """The result of one run: every test cell's points and reason, and notes on anything unusual."""
     code = [c for c in merged if c["kind"] == "code"]
-    streams = assemble(run, code)
+    streams = assemble(run, code, limits.function_timeout)
     seen, review = read_frames(streams.frames, notes)
     if streams.corrupted:
         notes.append(R("channel_corrupted", detail=str(streams.corrupted)))

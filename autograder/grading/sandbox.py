@@ -43,7 +43,7 @@ SANDBOX_UID_BASE = 1_000_000
 class Limits:
     """Resource limits of one notebook run. Defaults suit the course's assignments."""
 
-    function_timeout: float = 30.0   # all hidden cases of one function, in a forked child
+    function_timeout: float = 30.0   # all hidden cases of one function (then killed with its test's process)
     cell_timeout: float = 60.0       # one cell, not counting its functions' hidden cases
     notebook_timeout: float = 600.0  # the whole notebook, wall clock (killed from outside)
     cpu_seconds: int = 600           # RLIMIT_CPU of each process

@@ -1,19 +1,22 @@
 """``check`` inside the sandbox: run the student's function on the grader's inputs, send back results.
 
-Each call forks a child that runs every case of one function under its own time limit, so an
-infinite loop, ``os._exit`` or a crash in one function costs that function only. Results are
-plain arrays (``wire.encode_value``); the parent forwards them to the grader over the results channel.
+Each call runs every case of one function under its own time limit, in the test cell's process (which
+runs one test cell and nothing after it), so an infinite loop, ``os._exit`` or a crash in one function
+costs that function only. Results are plain arrays (``wire.encode_value``), sent to the grader over
+the test's results channel.
 Nothing here knows the expected values: whatever this process claims, the grader judges the
 returned arrays against the reference on inputs drawn from its own secret seed.
 """
 from __future__ import annotations
 
 import copy
+import ctypes
 import json
 import os
 import select
 import signal
 import time
+import warnings
 
 import numpy as np
 
@@ -37,42 +40,96 @@ def _same(before, after) -> bool:
     return True
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+class FunctionTimeout(BaseException):
+    """Raised in the function under test when its hidden cases run longer than the function's time limit."""
 
 
-def _run_cases(fn, cases, npz_path, out_path, no_warnings: bool = False) -> None:
-    """In the child: every case, one frame each, appended to ``out_path``.
+#: ``armed``: the function under test (or code it reaches: its return value's conversion) is running, so the
+#: alarm may interrupt it; ``expired``: the time limit of the cases has passed.
+_alarm = {"armed": False, "expired": False}
 
-    With ``no_warnings`` (the text says the function must not warn), a warning is raised as an error.
-    """
-    if no_warnings:
-        import warnings
 
-        warnings.simplefilter("error")
-    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with np.load(npz_path, allow_pickle=False) as arrays:
-        for i, case in enumerate(cases):
-            memo: dict = {}
-            args = wire.decode(case["args"], arrays, memo, objects=True)
-            kwargs = wire.decode(case["kwargs"], arrays, memo, objects=True)
-            pristine = copy.deepcopy((args, kwargs))
-            header, payload = {"case": i}, b""
+def _on_alarm(signum, frame):
+    _alarm["expired"] = True
+    if _alarm["armed"]:  # never inside the probe's own code: a frame half written would end the results
+        raise FunctionTimeout("the hidden cases ran longer than the function's time limit")
+
+
+#: A function still running this long after its time limit has passed (it swallowed every alarm, or is stuck in a
+#: library call that never returns to Python) is killed with its test's process, by the kernel.
+KILL_AFTER = 1.0
+
+
+class _Sigevent(ctypes.Structure):  # struct sigevent (64 bytes on Linux)
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int), ("notify", ctypes.c_int),
+                ("pad", ctypes.c_int * 12)]
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("interval", _Timespec), ("value", _Timespec)]
+
+
+class KillTimer:
+    """A POSIX timer (``timer_create``) that sends this process SIGKILL when it expires: no handler, mask or
+    ``setitimer`` of the student's code stops it. One per process; None where the system has none."""
+
+    CLOCK_MONOTONIC, SIGEV_SIGNAL = 1, 0
+    _made: "KillTimer | None" = None
+
+    def __init__(self):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.id = ctypes.c_void_p()
+        event = _Sigevent(None, signal.SIGKILL, self.SIGEV_SIGNAL)
+        if self.libc.timer_create(self.CLOCK_MONOTONIC, ctypes.byref(event), ctypes.byref(self.id)) != 0:
+            raise OSError(ctypes.get_errno(), "timer_create")
+
+    @classmethod
+    def get(cls) -> "KillTimer | None":
+        if cls._made is None or cls._made.pid != os.getpid():
             try:
-                value = fn(*args, **kwargs)
-                store: dict = {}
-                header["value"] = wire.encode_value(value, store, strict=False)
-                header["modified"] = not _same(pristine, (args, kwargs))
-                payload = wire.pack_arrays(store)
-            except NotImplementedError:
-                header["error"] = {"code": "case_not_implemented", "params": {}}  # autograder.reasons
-            except BaseException as exc:  # noqa: BLE001 - anything the student raises is a reason
-                header["error"] = {"code": "raised", "params": {"type": type(exc).__name__, "message": str(exc)[:200]}}
-            _write_all(fd, wire.frame(header, payload))
-    os.close(fd)
+                cls._made = cls()
+                cls._made.pid = os.getpid()  # timers are not inherited: a forked process makes its own
+            except (OSError, AttributeError):
+                return None
+        return cls._made
+
+    def arm(self, seconds: float) -> None:
+        whole = int(seconds)
+        spec = _Itimerspec(_Timespec(0, 0), _Timespec(whole, int((seconds - whole) * 1e9) or (0 if whole else 1)))
+        self.libc.timer_settime(self.id, 0, ctypes.byref(spec), None)
+
+    def disarm(self) -> None:
+        self.libc.timer_settime(self.id, 0, ctypes.byref(_Itimerspec()), None)
+
+
+def _run_case(fn, case: dict, arrays) -> tuple[dict, bytes]:
+    """One hidden case: the ``result`` frame's header and payload (the returned value as plain arrays, or why not)."""
+    memo: dict = {}
+    args = wire.decode(case["args"], arrays, memo, objects=True)
+    kwargs = wire.decode(case["kwargs"], arrays, memo, objects=True)
+    pristine = copy.deepcopy((args, kwargs))
+    header, payload = {}, b""
+    try:
+        _alarm["armed"] = True
+        value = fn(*args, **kwargs)
+        store: dict = {}
+        header["value"] = wire.encode_value(value, store, strict=False)
+        header["modified"] = not _same(pristine, (args, kwargs))
+        _alarm["armed"] = False
+        payload = wire.pack_arrays(store)
+    except FunctionTimeout:
+        raise
+    except NotImplementedError:
+        header["error"] = {"code": "case_not_implemented", "params": {}}  # autograder.reasons
+    except BaseException as exc:  # noqa: BLE001 - anything the student raises is a reason
+        header["error"] = {"code": "raised", "params": {"type": type(exc).__name__, "message": str(exc)[:200]}}
+    finally:
+        _alarm["armed"] = False
+    return header, payload
 
 
 def _wait(pid: int, timeout: float):
@@ -102,7 +159,15 @@ def _wait(pid: int, timeout: float):
 
 
 def check(assignment, name, fn, seed=None) -> None:
-    """Run ``fn`` on every hidden case of ``assignment``/``name`` and send the results to the grader."""
+    """Run ``fn`` on every hidden case of ``assignment``/``name`` and send the results to the grader.
+
+    The cases run in this process (the test cell's own, which holds nothing of any other test), one ``result``
+    frame each, under the function's time limit: an alarm interrupts the function when the limit has passed, and
+    again every quarter of a second if it swallows that; ``KILL_AFTER`` seconds later the kernel kills the process
+    (:class:`KillTimer`). A ``function`` frame with the status ``running`` goes first, so that if the function ends
+    the process (a crash, ``os._exit``, the kill), the grader takes how the process ended as how the function ended
+    (``judge.assemble``); a second one, ``ok`` or ``timeout``, says the cases are done.
+    """
     runner = _runner
     if runner is None:
         raise RuntimeError("the hidden tests only run during grading")
@@ -117,44 +182,41 @@ def check(assignment, name, fn, seed=None) -> None:
     with open(base + ".json") as fh:
         spec = json.load(fh)
     cases, no_warnings = spec["cases"], bool(spec.get("no_warnings"))
-    out_path = f"/tmp/.results-{os.getpid()}-{time.monotonic_ns()}"
     timer = runner.pause_timer()
     start = time.monotonic()
+    runner.send({**record, "status": "running", "cases": len(cases)})
+    n, state, detail = 0, "ok", ""
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    _alarm.update(armed=False, expired=False)
+    killer = KillTimer.get()
+    if killer is not None:
+        killer.arm(runner.function_timeout + KILL_AFTER)
+    signal.setitimer(signal.ITIMER_REAL, max(runner.function_timeout, 0.001), 0.25)
     try:
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            runner.send({**record, "status": "crashed", "cases": len(cases), "received": 0,
-                         "detail": f"could not start a process to run its hidden cases ({exc.strerror}; too many processes?)"})
-            return None
-        if pid == 0:  # the child: run the cases, never return into the notebook
-            code = 0
-            try:
-                _run_cases(fn, cases, base + ".npz", out_path, no_warnings)
-            except BaseException:  # noqa: BLE001
-                code = 70
-            os._exit(code)
-        status = _wait(pid, runner.function_timeout)
-        seconds = time.monotonic() - start
-        data = wire.take_file(out_path)
-        n = 0
-        try:
-            for header, payload in wire.read_frames(data):
+        with warnings.catch_warnings(), np.load(base + ".npz", allow_pickle=False) as arrays:
+            if no_warnings:
+                warnings.simplefilter("error")  # the text says the function must not warn: a warning is an error
+            for i, case in enumerate(cases):
+                if _alarm["expired"]:
+                    break
+                header, payload = _run_case(fn, case, arrays)
+                if _alarm["expired"]:
+                    break  # the limit passed during this case: its value does not count
                 runner.send({"kind": "result", "assignment": record["assignment"], "function": record["function"],
-                             **header}, payload)
+                             "case": i, **header}, payload)
                 n += 1
-        except wire.WireError:
-            pass
-        if status is None:
-            state, detail = "timeout", f"{runner.function_timeout:g}"
-        elif os.WIFSIGNALED(status):
-            state, detail = "crashed", f"killed by signal {os.WTERMSIG(status)}"
-        elif os.WEXITSTATUS(status) != 0 or n < len(cases):
-            state, detail = "crashed", f"the process exited (status {os.WEXITSTATUS(status)})"
-        else:
-            state, detail = "ok", ""
-        runner.send({**record, "status": state, "detail": detail, "cases": len(cases), "received": n,
-                     "seconds": round(seconds, 3)})
+    except FunctionTimeout:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the cases could not be read or sent: the function's cases are lost
+        state, detail = "crashed", f"{type(exc).__name__}: {exc}"[:80]
     finally:
-        runner.resume_timer(timer)
+        if killer is not None:
+            killer.disarm()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    if _alarm["expired"]:
+        state, detail = "timeout", f"{runner.function_timeout:g}"
+    runner.send({**record, "status": state, "detail": detail, "cases": len(cases), "received": n,
+                 "seconds": round(time.monotonic() - start, 3)})
+    runner.resume_timer(timer)
     return None

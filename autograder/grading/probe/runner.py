@@ -27,6 +27,7 @@ processes it ran and how they ended.
 """
 from __future__ import annotations
 
+import ast
 import ctypes
 import functools
 import gc
@@ -151,6 +152,16 @@ class Sink(Runner):
         pass
 
 
+def _cell_frame(shell, runner: Runner, index: int, error: str | None, start: float, out: CappedStream,
+                err: CappedStream) -> dict:
+    """The ``cell`` frame of a cell that started at ``start``: its error, what it printed and displayed."""
+    return {
+        "kind": "cell", "index": index, "error": error, "seconds": round(time.monotonic() - start, 3),
+        "stdout": out.getvalue(), "stderr": err.getvalue(), "stdout_total": out.total, "stderr_total": err.total,
+        "displays": _displays(shell.display_pub, runner.output_limit),
+    }
+
+
 def run_cell(shell, runner: Runner, index: int, source: str, timeout: float | None = None) -> dict:
     """Run one cell with its output captured and its time limited; return its ``cell`` frame."""
     from IPython.core.displaypub import CapturingDisplayPublisher
@@ -173,11 +184,72 @@ def run_cell(shell, runner: Runner, index: int, source: str, timeout: float | No
         error = f"{type(exc).__name__}: {str(exc)[:500]}"
     finally:
         sys.stdout, sys.stderr = real_out, real_err
-    return {
-        "kind": "cell", "index": index, "error": error, "seconds": round(time.monotonic() - start, 3),
-        "stdout": out.getvalue(), "stderr": err.getvalue(), "stdout_total": out.total, "stderr_total": err.total,
-        "displays": _displays(shell.display_pub, runner.output_limit),
-    }
+    return _cell_frame(shell, runner, index, error, start, out, err)
+
+
+#: Names that mean something only in IPython's shell (its output history, its own object): a cell that uses one is
+#: replayed by the shell itself.
+SHELL_NAMES = re.compile(r"^(_|__|___|_\d+|_i|_ii|_iii|_i\d+|_ih|_oh|_dh|In|Out|get_ipython|exit|quit)$")
+
+
+def plain_code(shell, source: str):
+    """``(body, last)``: a cell compiled to run without the shell, when that gives exactly what the shell's
+    ``run_cell`` would (``last``: its final expression, whose value the shell's display hook shows); else None.
+
+    Only plain Python qualifies: the shell's input transformations leave it unchanged (no magic, no ``!``), it
+    compiles (no top-level ``await``), and it names nothing of the shell's (``_``, ``Out``, ``get_ipython``, ...).
+    Compiling runs none of the cell's code."""
+    try:
+        text = shell.transform_cell(source)
+        if text.rstrip("\n") != source.rstrip("\n"):
+            return None
+        tree = ast.parse(text)
+        if any(isinstance(n, ast.Name) and SHELL_NAMES.match(n.id) for n in ast.walk(tree)):
+            return None
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        # Named and kept in linecache as the shell names a cell (its tracebacks and warnings show the cell's lines).
+        name = shell.compile.cache(text, shell.execution_count, raw_code=source)
+        return (compile(tree, name, "exec", dont_inherit=True),
+                compile(ast.Interactive([last]), name, "single", dont_inherit=True) if last is not None else None)
+    except Exception:  # noqa: BLE001 - a syntax error, anything odd: the shell runs it, as in K_main
+        return None
+
+
+def run_plain(shell, runner: Runner, index: int, code, timeout: float | None = None, quiet: bool = False) -> dict:
+    """:func:`run_cell` for a cell of :func:`plain_code`: the same events, output capture, time limit, display of
+    the final expression and error, without the shell's machinery for parsing and running a cell (a test's process
+    runs a few cells once; the shell's first ``run_cell`` in a process touches, and copies, far more memory)."""
+    from IPython.core.displaypub import CapturingDisplayPublisher
+
+    body, last = code
+    out, err = CappedStream(runner.output_limit), CappedStream(runner.output_limit)
+    shell.display_pub = CapturingDisplayPublisher()
+    real_out, real_err, real_hook = sys.stdout, sys.stderr, sys.displayhook
+    sys.stdout, sys.stderr = out, err
+    start = time.monotonic()
+    error = None
+    try:
+        signal.setitimer(signal.ITIMER_REAL, timeout or runner.cell_timeout)
+        shell.events.trigger("pre_execute")
+        try:
+            exec(body, shell.user_ns)  # noqa: S102 - the notebook's own cell, in the sandbox
+            if last is not None:
+                sys.displayhook = shell.displayhook
+                exec(last, shell.user_ns)  # noqa: S102
+        except BaseException as exc:  # noqa: BLE001 - as the shell: any error ends the cell, and is shown
+            error = f"{type(exc).__name__}: {str(exc)[:500]}"
+            if not quiet:
+                shell.showtraceback(exception_only=isinstance(exc, SystemExit))  # as the shell shows each
+        finally:
+            sys.displayhook = real_hook
+        shell.events.trigger("post_execute")
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except BaseException as exc:  # noqa: BLE001 - e.g. the timeout landing outside the cell's code
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        error = error or f"{type(exc).__name__}: {str(exc)[:500]}"
+    finally:
+        sys.stdout, sys.stderr, sys.displayhook = real_out, real_err, real_hook
+    return _cell_frame(shell, runner, index, error, start, out, err)
 
 
 def _seed_matplotlib_cache() -> None:
@@ -211,17 +283,29 @@ def _roots() -> list[str]:
 #: Module object -> the real path of its file, for the modules loaded before any student code (the guard looks each
 #: module's file up once per sandbox, not once per test: ``realpath`` of a thousand files costs about 0.2 s).
 _KNOWN: dict[int, tuple] = {}
+#: The modules loaded before any student code whose file lies outside the Python installation (the probe's own):
+#: the only ones of that time the guard looks into again. ``sys.modules`` had ``_COUNTED`` entries when noted.
+_OUTSIDE: list = []
+_COUNTED = [0]
 
 
 def remember_modules() -> None:
     """Note the real file of every module loaded now (kept with the module object, so its id stays its own), and
-    whether it lies where a notebook may import from (for the working folder this process has now)."""
+    whether it lies where a notebook may import from (for the working folder this process has now).
+
+    Nothing to do when no module was loaded since the last time (a sandbox forked from the warm template, which
+    noted them): walking ``sys.modules`` writes to every module object's reference count, and so copies a page of
+    the template's memory per module, in every sandbox."""
+    if len(sys.modules) == _COUNTED[0]:
+        return
     work = os.path.realpath(os.getcwd())
-    for mod in list(sys.modules.values()):
+    for name, mod in list(sys.modules.items()):
         file = getattr(mod, "__file__", None)
         if id(mod) not in _KNOWN and isinstance(file, str) and os.path.isabs(file):
             _KNOWN[id(mod)] = (mod, file, os.path.realpath(file))
-            _allowed(_KNOWN[id(mod)][2], work)
+            if not _allowed(_KNOWN[id(mod)][2], work):
+                _OUTSIDE.append((name, mod))
+    _COUNTED[0] = len(sys.modules)
 
 
 def _real_file(mod, file: str) -> str:
@@ -240,19 +324,28 @@ def _allowed(real: str, work: str) -> bool:
 def guard(names, workdir: str) -> str | None:
     """Why a correct implementation of a function in ``names`` is within the student's reach, or None.
 
-    Looks for a function of the stand-ins' namespace (``GIVEN_MODULE``) named like one of ``names`` among every
-    object the garbage collector tracks, and for a loaded module, from outside the student's working folder and
-    the Python installation, that defines one of ``names``. Never true unless the grader gave a test cell a
-    stand-in of the function it grades: it is the check that this stays so.
+    Looks, among every object the garbage collector tracks, for a function of the stand-ins' namespace
+    (``GIVEN_MODULE``) named like one of ``names``, and for a module from outside the student's working folder and
+    the Python installation that defines one of ``names``. Never true unless the grader gave a test cell a stand-in
+    of the function it grades: it is the check that this stays so.
+
+    The objects made before any student code (the libraries, the shell) are frozen out of the collector's view
+    (``gc.freeze``), and so are the modules loaded then: of those, the ones from outside the Python installation
+    were noted (:func:`remember_modules`, the probe's own) and are looked into again; the others are library
+    modules of the installation, which the guard never takes for a stand-in. So the guard reads only what the
+    sandbox made itself, and copies no page of the template's memory (walking every module did, in every test).
     """
     names = set(names or ())
     if not names:
         return None
+    modules = list(_OUTSIDE)
     for obj in gc.get_objects():
         if type(obj) is types.FunctionType and obj.__name__ in names and obj.__module__ == GIVEN_MODULE:
             return f"a stand-in of {obj.__name__} ({GIVEN_MODULE}.{obj.__name__}) was in the test's process"
+        if isinstance(obj, types.ModuleType):
+            modules.append((getattr(obj, "__name__", "?"), obj))
     work = os.path.realpath(workdir)
-    for modname, mod in list(sys.modules.items()):
+    for modname, mod in modules:
         file = getattr(mod, "__file__", None)
         if not isinstance(file, str) or not os.path.isabs(file):
             continue
@@ -469,6 +562,10 @@ class Zygote:
         self.folders = [self.workdir] + ([f for f in ("/tmp", "/dev/shm", "/dev/mqueue") if os.path.isdir(f)]
                                          if self.sandboxed else [])
         self.pristine = _snapshot(self.folders)
+        # Each cell compiled once, here, for the tests' processes to run without the shell where that gives the same
+        # (``plain_code``; not at all when a cell imports from ``__future__``, which the shell carries to later cells).
+        future = any("__future__" in str(c.get("source", "")) for c in cells)
+        self.plain = [None if future else plain_code(shell, str(c.get("source", ""))) for c in cells]
         self.started = time.monotonic()
 
     def all_fds(self) -> list[int]:
@@ -674,14 +771,21 @@ class Zygote:
         sink = Sink(-1, self.limits)
         checking._runner = sink
         for j in replay:  # the notebook's state before this test, rebuilt without sending anything
-            run_cell(self.shell, sink, j, self.cells[j]["source"], timeout=bounds.get(j, self.cell_timeout))
+            timeout = bounds.get(j, self.cell_timeout)
+            if self.plain[j] is not None:
+                run_plain(self.shell, sink, j, self.plain[j], timeout=timeout, quiet=True)
+            else:
+                run_cell(self.shell, sink, j, self.cells[j]["source"], timeout=timeout)
         self.shell.user_ns.update(standins)
         checking._runner = runner
         problem = guard(self.cells[index].get("checks"), self.workdir)
         if problem:
             runner.send({"kind": "guard", "index": index, "detail": problem})
             os._exit(0)
-        runner.send(run_cell(self.shell, runner, index, self.cells[index]["source"]))
+        if self.plain[index] is not None:
+            runner.send(run_plain(self.shell, runner, index, self.plain[index]))
+        else:
+            runner.send(run_cell(self.shell, runner, index, self.cells[index]["source"]))
         os._exit(0)
 
     def run(self) -> None:

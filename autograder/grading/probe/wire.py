@@ -196,19 +196,6 @@ def unpack_arrays(payload: bytes) -> dict:
         return {k: npz[k] for k in npz.files}
 
 
-def take_file(path) -> bytes:
-    """Read (at most 4 frames' worth of) a results file written by a forked child, then delete it; b"" if absent."""
-    import os
-
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_PAYLOAD * 4)
-        os.unlink(path)
-    except OSError:
-        data = b""
-    return data
-
-
 def frame(header: dict, payload: bytes = b"") -> bytes:
     head = json.dumps(header).encode()
     return MAGIC + struct.pack("<II", len(head), len(payload)) + head + payload
