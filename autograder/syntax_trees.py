@@ -9,7 +9,9 @@ instructor's cells (``grading.run.merge``, ``code_messages``) while the judge re
 ``numpy.load``, which parses each array's header with ``ast.literal_eval``. So a correct submission could lose the
 points of a case ("returned a value the grader could not read (SystemError)") or of the whole notebook. Every tree
 the grader builds is built under :data:`LOCK`: :func:`parse` here, and ``with LOCK:`` around ``numpy.load``
-(``tests/test_syntax_trees.py`` checks both, and that the grader's code calls neither any other way).
+(``tests/test_syntax_trees.py`` checks both, and that the grader's code calls neither any other way). Should an
+interpreter error come back while a value is read, it is the grader's failure, not the student's: the judge lets
+the ``SystemError`` through, and the notebook goes to review (``grading.judge.judge_function``).
 """
 from __future__ import annotations
 

@@ -151,3 +151,37 @@ def test_the_check_finds_each_unlocked_tree(tmp_path):
         "with syntax_trees.LOCK:\n    np.load('g.npz')\ncompile('x', 'f', 'exec')\n")
     assert [line.split(": ", 1)[0] for line in unlocked_trees(tmp_path)] == [
         "bad.py:2", "bad.py:4", "bad.py:5", "bad.py:6", "bad.py:7", "bad.py:8"]
+
+
+def test_an_interpreter_error_while_reading_a_value_is_the_graders_not_the_students(monkeypatch):
+    """A malformed value costs its case; a ``SystemError`` (the race above, or any like it) is the grader failing:
+    it reaches the pipeline, which grades nothing of that notebook and asks for a human look, instead of silently
+    costing a correct student the case."""
+    from types import SimpleNamespace
+
+    from autograder.grading.prepare import FunctionCases
+
+    store: dict = {}
+    tree = wire.encode_value(np.ones(3), store)
+    fc = FunctionCases("03-qkv", "softmax", SimpleNamespace(compare=None, rtol=1e-6, atol=1e-9),
+                       [SimpleNamespace(args=(np.zeros(3),), kwargs={}, label="three zeros")], [np.ones(3)])
+    record = {"status": "ok"}
+    assert judge.judge_function(fc, record, {0: ({"value": tree}, wire.pack_arrays(store))}) is None
+    broken = judge.judge_function(fc, record, {0: ({"value": tree}, b"not an npz file")})
+    assert broken.params["problem"].code == "unreadable_value"
+
+    def race(header, payload):
+        raise SystemError("AST constructor recursion depth mismatch (before=39, after=34)")
+
+    monkeypatch.setattr(judge, "read_value", race)
+    with pytest.raises(SystemError) as raised:
+        judge.judge_function(fc, record, {0: ({"value": tree}, wire.pack_arrays(store))})
+    # ... and the pipeline, where it lands, gives the notebook to a human.
+    from autograder.grading import pipeline
+    from autograder.grading.prepare import load_assignment
+    from autograder.grading.submission import Submission
+
+    spec = load_assignment("03-qkv")
+    result = pipeline.judge(spec, Submission("ada", "ada.ipynb"), raised.value, None, None, "key")
+    assert result.review and set(result.scores.values()) == {0.0}
+    assert all("the grader failed on this submission (SystemError" in str(r) for r in result.reasons.values())

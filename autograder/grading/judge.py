@@ -194,6 +194,8 @@ def judge_function(fc: FunctionCases, record: dict | None, results: dict) -> Rea
         else:
             try:
                 value = read_value(header, payload)
+            except SystemError:
+                raise  # the interpreter's own error, never a malformed value: the grader failed (and asks for review)
             except Exception as exc:  # noqa: BLE001 - anything malformed is the submission's problem
                 value, problem = None, R("unreadable_value", type=type(exc).__name__)
             else:
