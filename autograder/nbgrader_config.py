@@ -67,3 +67,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# `nbgrader export` leaves out the students excluded from an assignment (`python -m autograder exclude`), as every
+# other output of the course does: nbgrader's CSV otherwise, same columns and values.
+c.ExportApp.plugin_class = "autograder.reports.nbgrader_export.CourseCsvExport"

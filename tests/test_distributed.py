@@ -197,7 +197,9 @@ def test_command_line_has_scheduler_and_no_shard(capsys):
 
 
 def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
-    """A worker whose ``autograder`` differs from the grader's stops the run instead of grading with other code."""
+    """A worker whose ``autograder`` (or Chinese catalog of the assignment) differs from the grader's stops the run
+    instead of grading with other code."""
+    from autograder import catalogs
     from autograder.grading import distributed
     from autograder.grading.submission import Submission
     from autograder.grading.prepare import load_assignment
@@ -206,9 +208,14 @@ def test_a_worker_with_other_code_refuses_to_grade(tmp_path):
     (tmp_path / "inputs").mkdir()
     blob = distributed.pack_inputs(tmp_path / "inputs")
     sub = Submission("correct", "x", data=hs.CASES["correct"].build())
+    spec = load_assignment(hs.ASSIGNMENT)
+    ours = catalogs.digest(spec.name)
     with pytest.raises(distributed.WorkerMismatch, match="other autograder code"):
-        distributed.remote_run("run", "0" * 64, blob, load_assignment(hs.ASSIGNMENT), sub, hs.limits(), False)
+        distributed.remote_run("run", f"{'0' * 64}:{ours}", blob, spec, sub, hs.limits(), False)
     assert distributed.code_digest() == staging.code_digest()
+    # The same code with another Chinese catalog (a Chinese notebook's instructor cells are rebuilt from it).
+    with pytest.raises(distributed.WorkerMismatch, match="another Chinese catalog of 03-qkv"):
+        distributed.remote_run("run", f"{distributed.code_digest()}:{'0' * 64}", blob, spec, sub, hs.limits(), False)
 
 
 def test_command_line_grades_on_the_cluster_by_scheduler_file(tmp_path, cluster, capsys):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -100,6 +101,40 @@ def test_export_matches_the_command_grades_csv(graded, tmp_path):
     exported = read(tmp_path / "export.csv")
     assert exported == read(root / hs.ASSIGNMENT / "grades.csv")
     assert {k: float(v) for k, v in exported.items()} == {**{n: hs.CASES[n].score for n in NAMES}, "stamped": hs.MAX}
+
+
+def test_nbgrader_export_leaves_out_excluded_students(graded, tmp_path):
+    """Through the course's configuration, `nbgrader export` leaves out a student excluded from the assignment, as
+    every other output does (nbgrader's own exporter lists them), and writes every other row as nbgrader's own
+    exporter does; its --student option still applies."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins.export import CsvExportPlugin
+
+    base, root, db = graded
+    term = tmp_path / "term"
+    term.mkdir()
+    shutil.copy(root / "gradebook.db", term / "gradebook.db")  # the module's gradebook stays as graded
+    env = dict(os.environ, ATTN_COURSE_DIR=str(tmp_path / "course"))
+    env.pop("ATTN_GRADEBOOK", None)
+
+    def autograder(*args):
+        done = subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    def rows(path):
+        with path.open(newline="") as fh:
+            return [dict(r) for r in csv.DictReader(fh)]
+
+    autograder("exclude", hs.ASSIGNMENT, "allclose-patched", "--reason", "withdrew", "--out-root", str(term))
+    autograder("nbgrader", "--out-root", str(term), "export", f"--to={tmp_path / 'ours.csv'}")
+    with Gradebook(f"sqlite:///{term / 'gradebook.db'}") as gb:
+        CsvExportPlugin(to=str(tmp_path / "stock.csv")).export(gb)
+    stock = rows(tmp_path / "stock.csv")
+    assert "allclose-patched" in [r["student_id"] for r in stock]
+    assert rows(tmp_path / "ours.csv") == [r for r in stock if r["student_id"] != "allclose-patched"]
+    autograder("nbgrader", "--out-root", str(term), "export", f"--to={tmp_path / 'one.csv'}", "--student=correct")
+    assert rows(tmp_path / "one.csv") == [r for r in stock if r["student_id"] == "correct"]
 
 
 def test_the_wrapper_runs_nbgrader_on_the_terms_gradebook(graded, tmp_path):

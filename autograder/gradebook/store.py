@@ -46,6 +46,15 @@ _TABLES = (
 
 # ------------------------------------------------------------------------------------------ opening it
 
+def add_course_tables(gb) -> None:
+    """The course's three tables (extensions, exclusions, review) in nbgrader's gradebook ``gb``, if missing."""
+    from sqlalchemy import text
+
+    for statement in _TABLES:
+        gb.db.execute(text(statement))
+    gb.db.commit()
+
+
 def db_url(root: Path, db: str | None = None) -> str:
     """The term's gradebook: ``--db`` if given, else ``ROOT/gradebook.db`` (one for every assignment)."""
     return db or f"sqlite:///{(Path(root) / 'gradebook.db').resolve()}"
@@ -80,7 +89,6 @@ def open_gradebook(url: str):
     error (the URL's password hidden) instead of a traceback when it cannot be opened. A gradebook file made here,
     and its folder, are private (600, 700) whichever command makes them first: they hold every student's scores."""
     from nbgrader.api import Gradebook
-    from sqlalchemy import text
 
     interpreter_on_path()
     url = gradebook_url(url)
@@ -94,9 +102,7 @@ def open_gradebook(url: str):
         gb = Gradebook(url)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors for a bad URL, a missing driver, a server down
         raise SetupError(f"cannot open the gradebook {_shown(url)}: {type(exc).__name__}: {_first_line(exc)}") from None
-    for statement in _TABLES:
-        gb.db.execute(text(statement))
-    gb.db.commit()
+    add_course_tables(gb)
     if made is not None and made.exists():
         os.chmod(made, 0o600)
     return gb

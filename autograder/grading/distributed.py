@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from autograder import catalogs
 from autograder.errors import SetupError
 from autograder.grading import sandbox, staging, warm
 from autograder.grading.run import Ran, execute
@@ -126,10 +127,19 @@ def template_pid() -> int | None:
 
 def remote_run(run_id: str, code: str, blob: bytes, assignment, sub, limits, unsafe: bool,
                warm_start: bool = True) -> Ran:
-    """A Dask task: run one submission's notebook in a sandbox on this worker; the raw output goes back."""
-    if code != code_digest():
+    """A Dask task: run one submission's notebook in a sandbox on this worker; the raw output goes back.
+
+    ``code``: the grader's ``<code digest>:<catalog digest>``; a worker whose code that decides scores, or whose
+    Chinese catalog of the assignment, differs refuses the task (:class:`WorkerMismatch` stops the run)."""
+    theirs, _, their_catalog = code.partition(":")
+    if theirs != code_digest():
         raise WorkerMismatch(f"the worker on {os.uname().nodename} (pid {os.getpid()}) runs other autograder code "
                              "than the grader; install the same checkout on every worker")
+    if their_catalog != catalogs.digest(assignment.name):
+        raise WorkerMismatch(f"the worker on {os.uname().nodename} (pid {os.getpid()}) has another Chinese catalog "
+                             f"of {assignment.name} than the grader ({catalogs.catalog_path(assignment.name).name}: "
+                             "a Chinese notebook's instructor cells are rebuilt from it); install the same checkout "
+                             "on every worker")
     if not unsafe:
         ok, why = sandbox.available()
         if not ok:
@@ -206,10 +216,11 @@ def run_dask(scheduler, inputs: Path, assignment, subs: list, limits, unsafe: bo
         if not client.scheduler_info().get("workers"):
             client.wait_for_workers(1, timeout=120)
         blob = client.scatter(pack_inputs(inputs), broadcast=True, hash=False)
+        check = f"{code}:{catalogs.digest(assignment.name)}"  # what each worker must have as this process has it
         futures = {}
         limits_of = limits if callable(limits) else (lambda _sub: limits)  # one student's limits may be longer
         for sub in subs:
-            fut = client.submit(remote_run, run_id, code, blob, assignment, sub, limits_of(sub), unsafe, warm_start,
+            fut = client.submit(remote_run, run_id, check, blob, assignment, sub, limits_of(sub), unsafe, warm_start,
                                 key=f"autograder-{run_id[:12]}-{sub.student}", pure=False, retries=0)
             futures[fut] = sub
         for fut in dask_completed(list(futures)):
