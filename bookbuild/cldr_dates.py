@@ -28,7 +28,8 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
+
 DATA_DIR = REPO / "lib" / "attn" / "data" / "cldr_dates"
 DATA_FILE = DATA_DIR / "cldr_dates.json"
 LICENSE_FILE = DATA_DIR / "LICENSE.unicode"

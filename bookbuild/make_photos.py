@@ -20,7 +20,8 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
+
 OUT = REPO / "lib" / "attn" / "data" / "photos"
 VERSION = "0.26.0"
 #: name in attn -> file in scikit-image's wheel. Only photos whose licence lets us ship them: public domain or CC0.

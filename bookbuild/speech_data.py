@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
+
 sys.path.insert(0, str(REPO / "lib"))
 
 from attn.speech import DIGIT_WORDS, N_MELS, SAMPLE_RATE, SPEECH, log_mel  # noqa: E402

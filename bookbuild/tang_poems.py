@@ -34,7 +34,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bookbuild.paths import REPO
+
 OUT = REPO / "lib" / "attn" / "data" / "tang_poems" / "poems.tsv.gz"
 PACKAGE = "chinese-poetry@2.0.1"
 TOP = 1500
