@@ -15,7 +15,8 @@ This module makes that work with executed notebooks and the book's conventions:
   given the page being translated instead (``_patch_glue``), so a translated sentence shows the number the
   English sentence shows.
 * **Figures' alt texts are messages**, also for diagrams (``graphviz_alt``) and for figures that are cell outputs
-  (the gettext build renders outputs as the HTML build does).
+  (the gettext build renders outputs as the HTML build does); so are the words of a diagram's labels
+  (``graphviz_labels``): the Chinese edition draws its diagrams with Chinese labels.
 * **Display math is not a message**: formulas are the same in both editions (inline math inside a sentence is
   part of the sentence and is kept verbatim by translators; the catalog check verifies it).
 * **Exercises in Chinese**: the Chinese pages link to the Chinese release of each assignment (``exercises/zh/``).
@@ -82,17 +83,55 @@ class graphviz_alt(nodes.Element, addnodes.translatable):
         self.parent["alt"] = translated_message
 
 
+#: A quoted label of a DOT source (``label="..."``, with ``\\"`` and ``\\n`` escapes inside).
+_DOT_LABEL = re.compile(r'(\blabel\s*=\s*)"((?:[^"\\]|\\.)*)"')
+
+
+def dot_labels(code: str) -> list[str]:
+    """The distinct labels of a diagram's DOT source that hold words, as written there (``\\n`` is a line break).
+    A label of symbols only (``k₁``, ``Σⱼ aⱼ vⱼ``) reads the same in every language and is not a message."""
+    found: list[str] = []
+    for m in _DOT_LABEL.finditer(code):
+        if re.search(r"[A-Za-z]{3,}", m.group(2)) and m.group(2) not in found:
+            found.append(m.group(2))
+    return found
+
+
+class graphviz_labels(nodes.Element, addnodes.translatable):
+    """Makes the words in a ``{graphviz}`` diagram messages, one per distinct label (``dot_labels``), so that the
+    Chinese edition draws the diagram with Chinese labels. Sits inside the diagram's node, as ``graphviz_alt``."""
+
+    def preserve_original_messages(self) -> None:
+        self["original_code"] = self.parent["code"]
+
+    def extract_original_messages(self) -> list[str]:
+        return dot_labels(self.get("original_code") or self.parent["code"])
+
+    def apply_translated_message(self, original_message: str, translated_message: str) -> None:
+        quoted = re.sub(r'(?<!\\)"', r'\\"', translated_message)  # a quote inside a label must stay escaped
+        self.parent["code"] = _DOT_LABEL.sub(
+            lambda m: m.group(1) + '"' + (quoted if m.group(2) == original_message else m.group(2)) + '"',
+            self.parent["code"])
+
+
 class _DiagramAltIsAMessage(Transform):
+    """A diagram's alt text and the words of its labels are messages (``graphviz_alt``, ``graphviz_labels``)."""
+
     default_priority = 15  # before Locale (20) and before the gettext builder numbers the messages (880)
 
     def apply(self, **kwargs) -> None:
         from sphinx.ext.graphviz import graphviz
 
         for node in list(self.document.findall(graphviz)):
-            if node.get("alt") and not any(isinstance(c, graphviz_alt) for c in node.children):
-                child = graphviz_alt()
-                child.source, child.line = node.source, node.line
-                node += child
+            # A diagram node may have no place of its own; a message's places must all have one (the catalog sorts
+            # them, and a label may also be a sentence of the page).
+            source, line = node.source or self.document.get("source") or "", node.line or 0
+            for kind, wanted in ((graphviz_alt, bool(node.get("alt"))),
+                                 (graphviz_labels, bool(dot_labels(node.get("code", ""))))):
+                if wanted and not any(isinstance(c, kind) for c in node.children):
+                    child = kind()
+                    child.source, child.line = source, line
+                    node += child
 
 
 class _ChineseExercises(Transform):
@@ -276,6 +315,7 @@ def setup(app: Sphinx) -> None:
     app.add_transform(_ChineseExercises)
     app.add_transform(_TranslateTocCaptions)
     app.add_node(graphviz_alt)
+    app.add_node(graphviz_labels)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _css)
     app.connect("html-page-context", _language_link, priority=900)

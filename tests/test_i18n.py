@@ -358,3 +358,43 @@ def test_chinese_navigation_and_title_are_translated(built_book):
         assert chinese and chinese in nav and caption not in nav, caption
     title = re.search(r"<title>(.*?)</title>", page).group(1)
     assert re.search(r"[\u4e00-\u9fff]", title.split("&#8212;")[-1]), f"untranslated book title in {title!r}"
+
+
+def _diagram_texts(page: Path) -> set[str]:
+    """Every line of text drawn in the ``{graphviz}`` diagrams of a built page (whitespace normalised)."""
+    found = set()
+    for src in re.findall(r'(?:src|data)="([^"]*graphviz-[0-9a-f]+\.svg)"', page.read_text(encoding="utf-8")):
+        svg = (page.parent / src).read_text(encoding="utf-8")
+        found |= {" ".join(html.unescape(t).split()) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_diagrams_are_labelled_in_chinese_in_the_chinese_edition(built_book):
+    """Every label of a diagram that holds words (``bookbuild.i18n.dot_labels``) is drawn in Chinese in the Chinese
+    edition: each line of its translation is in the page's diagrams, and no line of the English that the translation
+    changed is (the English edition draws the English)."""
+    from babel.messages.pofile import read_po
+
+    from bookbuild.i18n import dot_labels
+
+    def lines(label):
+        return {" ".join(line.split()) for line in label.split("\\n")} - {""}
+
+    checked = 0
+    for md in sorted((REPO / "book").rglob("*.md")):
+        labels = [label for block in re.findall(r"```\{graphviz\}(.*?)```", md.read_text(encoding="utf-8"), re.S)
+                  for label in dot_labels(block)]
+        if not labels:
+            continue
+        page = md.relative_to(REPO).with_suffix("")
+        with open(translations.CATALOGS / page.with_suffix(".po"), "rb") as fh:
+            table = {m.id: m.string for m in read_po(fh) if m.id}
+        en, zh = _diagram_texts(built_book / page.with_suffix(".html")), _diagram_texts(built_book / "zh" / page.with_suffix(".html"))
+        for label in labels:
+            assert lines(label) <= en, (str(page), label)
+            assert lines(table[label]) <= zh, (str(page), label, table[label])
+            assert not (lines(label) - lines(table[label])) & zh, (str(page), label)
+            checked += 1
+    assert checked >= 80, checked
