@@ -209,7 +209,7 @@ ZH = {
     "hard_one_hot": "one_hot 每行最多只能有一个 1，其余为 0",
     "hard_zero_weight": "选中了一个权重为 0 的位置",
     "hard_masked_rows": "应当恰好是权重全为零的行什么也不选",
-    "hard_output": "输出不是所选位置上的值（被屏蔽的行应为零）",
+    "hard_output": "输出不是所选位置上的值（被遮住的行应为零）",
     "hard_sampled": "抽样得到的位置与逐行调用一次 {call}（按行的顺序，跳过全零行）的结果不同",
     "on_case": "{name}：在隐藏用例 “{label}”（{call}）上：{problem}",
     "not_function": "{name} 应为函数，实际得到 {got}",

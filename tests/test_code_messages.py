@@ -129,11 +129,11 @@ def test_a_translation_cannot_change_the_code():
 
 
 def test_style_of_the_chinese():
-    assert style_problems("整行都被屏蔽时必须全为零（不能有 nan）") == []
+    assert style_problems("整行都被遮住时必须全为零（不能有 nan）") == []
     assert style_problems("每个（查询，键）对一个得分：(..., n_q, n_k)。") == []
-    assert style_problems("整行都被屏蔽时必须全为零(不能有 nan)")          # half-width parentheses in Chinese
+    assert style_problems("整行都被遮住时必须全为零(不能有 nan)")          # half-width parentheses in Chinese
     assert style_problems("得分相等,输出是平均值")                         # a half-width comma
-    assert style_problems("整行都被屏蔽时必须全为零（不能有nan）")          # no space between Chinese and Latin
+    assert style_problems("整行都被遮住时必须全为零（不能有nan）")          # no space between Chinese and Latin
     assert style_problems("第0个位置") and style_problems("沿``axis``的 softmax")
 
 

@@ -203,7 +203,7 @@ def test_translate_update_follows_the_english_code(tmp_path, monkeypatch):
     translate.update("03-qkv")
     catalog = translate._read(catalogs / "03-qkv.po")
     message = catalog.get("a fully masked row must be all zeros (not nan)", context="message")
-    assert message.fuzzy and message.string == "整行都被屏蔽时必须全为零（不能有 nan）"
+    assert message.fuzzy and message.string == "整行都被遮住时必须全为零（不能有 nan）"
     assert catalog.get("a fully masked row must be all zeros (no nan)", context="message") is None
     assert translate.problems("03-qkv") == [
         "03-qkv: fuzzy (the English changed): message 'a fully masked row must be all zeros (not nan)' "
@@ -216,7 +216,7 @@ def test_the_issues_example_is_chinese_in_the_chinese_release():
     zh = (REPO / "exercises" / "zh" / "03-qkv" / "qkv.ipynb").read_text(encoding="utf-8")
     assert "a fully masked row must be all zeros (no nan)" in en
     assert "a fully masked row must be all zeros (no nan)" not in zh
-    assert "整行都被屏蔽时必须全为零（不能有 nan）" in zh and "沿 ``scores`` 的最后一个轴做 softmax" in zh
+    assert "整行都被遮住时必须全为零（不能有 nan）" in zh and "沿 ``scores`` 的最后一个轴做 softmax" in zh
 
 
 def test_feedback_language_follows_the_submission():

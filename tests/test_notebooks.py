@@ -74,7 +74,7 @@ def test_a_failing_visible_test_speaks_the_language_of_its_release(language, tmp
     path = tmp_path / "qkv.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     result = validate(path)
-    said = {"en": "a fully masked row must be all zeros (no nan)", "zh": "整行都被屏蔽时必须全为零（不能有 nan）"}
+    said = {"en": "a fully masked row must be all zeros (no nan)", "zh": "整行都被遮住时必须全为零（不能有 nan）"}
     assert "VALIDATION FAILED ON 1 CELL(S)" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"AssertionError: {said[language]}" in result.stdout, result.stdout[-3000:]
     other = said["zh" if language == "en" else "en"]
